@@ -1,0 +1,3 @@
+"""gowork-compat: speak gocraft/work's Redis protocol from Python."""
+
+__version__ = "0.1.0"

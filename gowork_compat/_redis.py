@@ -1,0 +1,147 @@
+"""Connection plumbing shared by the sync and asyncio front ends.
+
+Accepts a URL, a ``redis.Redis`` or a ``redis.asyncio.Redis`` and gives back the client
+kind a front end needs; runs the scripts of :mod:`gowork_compat.scripts` with EVALSHA,
+loading them on a NOSCRIPT reply (a restarted or flushed Redis).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Union
+
+import redis
+import redis.asyncio as aredis
+from redis.exceptions import NoScriptError
+
+from .scripts import Script
+
+RedisLike = Union[str, "redis.Redis", "aredis.Redis"]
+
+__all__ = ["Call", "RedisLike", "aexecute", "arun_script", "async_client", "execute", "run_script", "sync_client"]
+
+_COPY_KWARGS = (
+    "host", "port", "db", "username", "password", "path", "socket_timeout", "socket_connect_timeout",
+    "socket_keepalive", "ssl", "ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs",
+    "client_name", "health_check_interval",
+)
+
+
+def _kwargs_of(client: redis.Redis | aredis.Redis) -> dict[str, Any]:
+    pool = client.connection_pool
+    kwargs = dict(pool.connection_kwargs)
+    out = {k: v for k, v in kwargs.items() if k in _COPY_KWARGS}
+    if "path" in out:
+        out["unix_socket_path"] = out.pop("path")
+    cls_name = pool.connection_class.__name__
+    if "SSL" in cls_name:
+        out["ssl"] = True
+    return out
+
+
+def sync_client(conn: RedisLike) -> redis.Redis:
+    """A ``redis.Redis`` for ``conn`` (the same object when it already is one)."""
+    if isinstance(conn, str):
+        return redis.Redis.from_url(conn)
+    if isinstance(conn, redis.Redis):
+        return conn
+    if isinstance(conn, aredis.Redis):
+        return redis.Redis(**_kwargs_of(conn))
+    raise TypeError(f"expected a Redis URL, redis.Redis or redis.asyncio.Redis, got {type(conn).__name__}")
+
+
+def async_client(conn: RedisLike) -> aredis.Redis:
+    """A ``redis.asyncio.Redis`` for ``conn`` (the same object when it already is one)."""
+    if isinstance(conn, str):
+        return aredis.Redis.from_url(conn)
+    if isinstance(conn, aredis.Redis):
+        return conn
+    if isinstance(conn, redis.Redis):
+        return aredis.Redis(**_kwargs_of(conn))
+    raise TypeError(f"expected a Redis URL, redis.Redis or redis.asyncio.Redis, got {type(conn).__name__}")
+
+
+def run_script(client: redis.Redis, script: Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    try:
+        return client.evalsha(script.sha, len(keys), *keys, *args)
+    except NoScriptError:
+        client.script_load(script.source)
+        return client.evalsha(script.sha, len(keys), *keys, *args)
+
+
+async def arun_script(client: aredis.Redis, script: Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    try:
+        return await client.evalsha(script.sha, len(keys), *keys, *args)  # type: ignore[misc]
+    except NoScriptError:
+        await client.script_load(script.source)  # type: ignore[no-untyped-call]
+        return await client.evalsha(script.sha, len(keys), *keys, *args)  # type: ignore[misc]
+
+
+class Call:
+    """One command of a plan: a plain Redis command, or a script with its keys and args."""
+
+    __slots__ = ("args", "keys", "script")
+
+    def __init__(self, *args: Any, script: Script | None = None, keys: Sequence[str] = ()) -> None:
+        self.args = args
+        self.script = script
+        self.keys = keys
+
+    def __repr__(self) -> str:
+        if self.script is not None:
+            return f"Call(script={self.script.name}, keys={list(self.keys)!r}, args={list(self.args)!r})"
+        return f"Call{self.args!r}"
+
+
+def _queue(pipe: Any, call: Call) -> None:
+    if call.script is not None:
+        pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
+    else:
+        pipe.execute_command(*call.args)
+
+
+def execute(client: redis.Redis, calls: Sequence[Call], transaction: bool = False) -> list[Any]:
+    """Send ``calls`` in one round trip and return their replies (errors raised).
+
+    A script the server does not know (NOSCRIPT: it did not run) is loaded and run again
+    by itself, so a restarted Redis costs one extra round trip and nothing else. In a
+    transaction no script may be used.
+    """
+    if len(calls) == 1 and not transaction:
+        c = calls[0]
+        if c.script is not None:
+            return [run_script(client, c.script, c.keys, c.args)]
+        return [client.execute_command(*c.args)]
+    pipe = client.pipeline(transaction=transaction)
+    for c in calls:
+        _queue(pipe, c)
+    replies: list[Any] = pipe.execute(raise_on_error=False)
+    for i, rep in enumerate(replies):
+        if isinstance(rep, NoScriptError) and calls[i].script is not None:
+            c = calls[i]
+            assert c.script is not None
+            replies[i] = run_script(client, c.script, c.keys, c.args)
+        elif isinstance(rep, Exception):
+            raise rep
+    return replies
+
+
+async def aexecute(client: aredis.Redis, calls: Sequence[Call], transaction: bool = False) -> list[Any]:
+    """The asyncio twin of :func:`execute`."""
+    if len(calls) == 1 and not transaction:
+        c = calls[0]
+        if c.script is not None:
+            return [await arun_script(client, c.script, c.keys, c.args)]
+        return [await client.execute_command(*c.args)]  # type: ignore[no-untyped-call]
+    pipe = client.pipeline(transaction=transaction)
+    for c in calls:
+        _queue(pipe, c)
+    replies: list[Any] = await pipe.execute(raise_on_error=False)
+    for i, rep in enumerate(replies):
+        if isinstance(rep, NoScriptError) and calls[i].script is not None:
+            c = calls[i]
+            assert c.script is not None
+            replies[i] = await arun_script(client, c.script, c.keys, c.args)
+        elif isinstance(rep, Exception):
+            raise rep
+    return replies

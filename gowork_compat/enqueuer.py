@@ -1,0 +1,341 @@
+"""Enqueue jobs that gocraft/work workers (Go or Python) run.
+
+:class:`Enqueuer` (sync) and :class:`AsyncEnqueuer` (asyncio) are thin front ends over
+:class:`EnqueuePlanner`, which builds the jobs and the Redis commands without doing I/O.
+Every method has the effects of the Go ``Enqueuer`` method of the same name; see
+``spec/README.md`` for the wire details.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+from . import gojson
+from ._redis import Call, RedisLike, aexecute, async_client, execute, sync_client
+from .job import Job, new_id, new_ids
+from .keys import Keys
+from .scripts import ENQUEUE_UNIQUE, ENQUEUE_UNIQUE_IN
+
+__all__ = [
+    "AsyncEnqueuer",
+    "Dialect",
+    "EnqueuePlanner",
+    "Enqueuer",
+    "ScheduledJob",
+]
+
+#: Which gocraft/work release the written bytes follow where they differ:
+#: "v0.5.1" (the newest tag) or "master" (adds ``unique_key`` and refreshes unique keys).
+Dialect = Literal["v0.5.1", "master"]
+
+#: Go's Enqueuer re-adds a job name to known_jobs at most every 300 s.
+KNOWN_JOBS_TTL = 300.0
+#: jobs per LPUSH in a bulk enqueue
+BULK_CHUNK = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledJob:
+    """A job placed in the scheduled set, to run at ``run_at`` (epoch seconds)."""
+
+    run_at: int
+    job: Job
+
+
+def _seconds(value: int | float | timedelta) -> int:
+    if isinstance(value, bool):
+        raise TypeError("seconds_from_now must be a number of seconds or a timedelta, not bool")
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    if isinstance(value, (int, float)):
+        return int(value)
+    raise TypeError(f"seconds_from_now must be a number of seconds or a timedelta, not {type(value).__name__}")
+
+
+class EnqueuePlanner:
+    """Builds jobs and the commands that enqueue them. No I/O; not thread-safe by itself
+    (the front ends guard the known-jobs cache)."""
+
+    def __init__(
+        self,
+        namespace: str,
+        *,
+        dialect: Dialect = "v0.5.1",
+        allow_big_ints: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if dialect not in ("v0.5.1", "master"):
+            raise ValueError(f"dialect must be 'v0.5.1' or 'master', not {dialect!r}")
+        self.keys = Keys(namespace)
+        self.dialect: Dialect = dialect
+        self.allow_big_ints = allow_big_ints
+        self.clock = clock
+        self._known: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    # -- validation ------------------------------------------------------------------
+    def _check(self, name: str, args: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        if not isinstance(name, str):
+            raise TypeError(f"job name must be a str, not {type(name).__name__}")
+        if not name:
+            raise ValueError("job name must not be empty")
+        if args is not None and not isinstance(args, Mapping):
+            raise TypeError(f"job args must be a dict (or None), not {type(args).__name__}")
+        gojson.check_args(args, allow_big_ints=self.allow_big_ints)
+        return None if args is None else dict(args)
+
+    def new_job(self, name: str, args: Mapping[str, Any] | None, *, unique: bool = False,
+                unique_key: str = "") -> Job:
+        return Job(name=name, id=new_id(), enqueued_at=int(self.clock()), args=self._check(name, args),
+                   unique=unique, unique_key=unique_key)
+
+    # -- known_jobs bookkeeping (as Go's: SADD at most every 300 s per name) ----------
+    def known_jobs_call(self, names: Iterable[str]) -> Call | None:
+        now = self.clock()
+        with self._lock:
+            stale = [n for n in dict.fromkeys(names) if self._known.get(n, 0.0) <= now]
+            for n in stale:
+                self._known[n] = now + KNOWN_JOBS_TTL
+        if not stale:
+            return None
+        return Call("SADD", self.keys.known_jobs, *stale)
+
+    def forget_known(self, names: Iterable[str]) -> None:
+        """Undo the cache entries of a failed SADD so the next call retries it."""
+        with self._lock:
+            for n in names:
+                self._known.pop(n, None)
+
+    # -- plans: (result, calls, index of the reply that decides the result) ------------
+    def plan_enqueue(self, name: str, args: Mapping[str, Any] | None) -> tuple[Job, list[Call]]:
+        job = self.new_job(name, args)
+        calls = [Call("LPUSH", self.keys.jobs(name), job.encode())]
+        kj = self.known_jobs_call([name])
+        if kj is not None:
+            calls.append(kj)
+        return job, calls
+
+    def plan_enqueue_in(self, name: str, seconds: int | float | timedelta,
+                        args: Mapping[str, Any] | None) -> tuple[ScheduledJob, list[Call]]:
+        delay = _seconds(seconds)
+        job = self.new_job(name, args)
+        sj = ScheduledJob(run_at=job.enqueued_at + delay, job=job)
+        calls = [Call("ZADD", self.keys.scheduled, sj.run_at, job.encode())]
+        kj = self.known_jobs_call([name])
+        if kj is not None:
+            calls.append(kj)
+        return sj, calls
+
+    def _unique(self, name: str, args: Mapping[str, Any] | None,
+                key_args: Mapping[str, Any] | None, by_key: bool) -> tuple[Job, str, bytes, str, str]:
+        checked = self._check(name, args)
+        if by_key:
+            if key_args is None or not isinstance(key_args, Mapping):
+                raise TypeError("unique-by-key needs a dict key")
+            gojson.check_args(key_args, allow_big_ints=self.allow_big_ints)
+            ukey = self.keys.unique(name, key_args)
+        else:
+            ukey = self.keys.unique(name, checked)
+        with_key = by_key or self.dialect == "master"
+        job = Job(name=name, id=new_id(), enqueued_at=int(self.clock()), args=checked, unique=True,
+                  unique_key=ukey if with_key else "")
+        raw = job.encode()
+        # The unique key holds "1", or (unique-by-key, upstream master) the job itself so that
+        # the worker runs the newest args.
+        stored = raw.decode("utf-8") if by_key else "1"
+        refresh = "1" if with_key else "0"
+        return job, ukey, raw, stored, refresh
+
+    def plan_enqueue_unique(self, name: str, args: Mapping[str, Any] | None,
+                            key_args: Mapping[str, Any] | None = None, *,
+                            by_key: bool = False) -> tuple[Job, list[Call]]:
+        job, ukey, raw, stored, refresh = self._unique(name, args, key_args, by_key)
+        calls: list[Call] = []
+        kj = self.known_jobs_call([name])
+        if kj is not None:
+            calls.append(kj)
+        calls.append(Call(raw, stored, refresh, script=ENQUEUE_UNIQUE, keys=[self.keys.jobs(name), ukey]))
+        return job, calls
+
+    def plan_enqueue_unique_in(self, name: str, seconds: int | float | timedelta,
+                               args: Mapping[str, Any] | None,
+                               key_args: Mapping[str, Any] | None = None, *,
+                               by_key: bool = False) -> tuple[ScheduledJob, list[Call]]:
+        delay = _seconds(seconds)
+        job, ukey, raw, stored, refresh = self._unique(name, args, key_args, by_key)
+        sj = ScheduledJob(run_at=job.enqueued_at + delay, job=job)
+        calls: list[Call] = []
+        kj = self.known_jobs_call([name])
+        if kj is not None:
+            calls.append(kj)
+        calls.append(Call(raw, stored, refresh, sj.run_at, script=ENQUEUE_UNIQUE_IN,
+                          keys=[self.keys.scheduled, ukey]))
+        return sj, calls
+
+    def plan_bulk(self, items: Iterable[tuple[str, Mapping[str, Any] | None]]) -> tuple[list[Job], list[Call]]:
+        """Many plain enqueues in one round trip: one LPUSH per job name and chunk (pushing
+        several values in one LPUSH stores them exactly as that many LPUSHes in order)."""
+        pairs = list(items)
+        ids = new_ids(len(pairs))
+        now = int(self.clock())
+        jobs: list[Job] = []
+        by_queue: dict[str, list[bytes]] = {}
+        for (name, args), jid in zip(pairs, ids):
+            job = Job(name=name, id=jid, enqueued_at=now, args=self._check(name, args))
+            jobs.append(job)
+            by_queue.setdefault(name, []).append(job.encode())
+        calls: list[Call] = []
+        for name, payloads in by_queue.items():
+            key = self.keys.jobs(name)
+            for i in range(0, len(payloads), BULK_CHUNK):
+                calls.append(Call("LPUSH", key, *payloads[i:i + BULK_CHUNK]))
+        kj = self.known_jobs_call(by_queue)
+        if kj is not None:
+            calls.append(kj)
+        return jobs, calls
+
+
+def _unique_result(reply: Any) -> bool:
+    if isinstance(reply, bytes):
+        reply = reply.decode()
+    return bool(reply == "ok")
+
+
+class _Base:
+    def __init__(self, namespace: str, dialect: Dialect, allow_big_ints: bool) -> None:
+        self.planner = EnqueuePlanner(namespace, dialect=dialect, allow_big_ints=allow_big_ints)
+
+    @property
+    def namespace(self) -> str:
+        return self.planner.keys.namespace
+
+
+class Enqueuer(_Base):
+    """Synchronous enqueuer: ``Enqueuer("redis://localhost:6379/0", "my-app")``."""
+
+    def __init__(self, redis: RedisLike, namespace: str, *, dialect: Dialect = "v0.5.1",
+                 allow_big_ints: bool = False) -> None:
+        super().__init__(namespace, dialect, allow_big_ints)
+        self.redis = sync_client(redis)
+
+    def _run(self, calls: Sequence[Call]) -> list[Any]:
+        try:
+            return execute(self.redis, calls)
+        except Exception:
+            for c in calls:
+                if c.args and c.args[0] == "SADD":
+                    self.planner.forget_known(str(a) for a in c.args[2:])
+            raise
+
+    def enqueue(self, name: str, args: Mapping[str, Any] | None = None) -> Job:
+        """Push a job onto its queue (Go: ``Enqueue``)."""
+        job, calls = self.planner.plan_enqueue(name, args)
+        self._run(calls)
+        return job
+
+    def enqueue_in(self, name: str, seconds_from_now: int | float | timedelta,
+                   args: Mapping[str, Any] | None = None) -> ScheduledJob:
+        """Schedule a job ``seconds_from_now`` seconds ahead (Go: ``EnqueueIn``)."""
+        sj, calls = self.planner.plan_enqueue_in(name, seconds_from_now, args)
+        self._run(calls)
+        return sj
+
+    def enqueue_unique(self, name: str, args: Mapping[str, Any] | None = None) -> Job | None:
+        """Enqueue unless a job of this name and args is waiting; ``None`` for a duplicate
+        (Go: ``EnqueueUnique``)."""
+        job, calls = self.planner.plan_enqueue_unique(name, args)
+        return job if _unique_result(self._run(calls)[-1]) else None
+
+    def enqueue_unique_in(self, name: str, seconds_from_now: int | float | timedelta,
+                          args: Mapping[str, Any] | None = None) -> ScheduledJob | None:
+        """Scheduled variant of :meth:`enqueue_unique` (Go: ``EnqueueUniqueIn``)."""
+        sj, calls = self.planner.plan_enqueue_unique_in(name, seconds_from_now, args)
+        return sj if _unique_result(self._run(calls)[-1]) else None
+
+    def enqueue_unique_by_key(self, name: str, args: Mapping[str, Any] | None,
+                              key: Mapping[str, Any]) -> Job | None:
+        """Unique on ``key`` instead of the args; a duplicate replaces the args the worker
+        will see (upstream master: ``EnqueueUniqueByKey``)."""
+        job, calls = self.planner.plan_enqueue_unique(name, args, key, by_key=True)
+        return job if _unique_result(self._run(calls)[-1]) else None
+
+    def enqueue_unique_in_by_key(self, name: str, seconds_from_now: int | float | timedelta,
+                                 args: Mapping[str, Any] | None,
+                                 key: Mapping[str, Any]) -> ScheduledJob | None:
+        """Scheduled variant of :meth:`enqueue_unique_by_key` (master: ``EnqueueUniqueInByKey``)."""
+        sj, calls = self.planner.plan_enqueue_unique_in(name, seconds_from_now, args, key, by_key=True)
+        return sj if _unique_result(self._run(calls)[-1]) else None
+
+    def enqueue_many(self, items: Iterable[tuple[str, Mapping[str, Any] | None]]) -> list[Job]:
+        """Enqueue many jobs in one round trip; returns them in the order given. Every job
+        is validated before anything is written."""
+        jobs, calls = self.planner.plan_bulk(items)
+        if calls:
+            self._run(calls)
+        return jobs
+
+    def close(self) -> None:
+        self.redis.close()
+
+
+class AsyncEnqueuer(_Base):
+    """asyncio enqueuer with the same methods as :class:`Enqueuer`, as coroutines."""
+
+    def __init__(self, redis: RedisLike, namespace: str, *, dialect: Dialect = "v0.5.1",
+                 allow_big_ints: bool = False) -> None:
+        super().__init__(namespace, dialect, allow_big_ints)
+        self.redis = async_client(redis)
+
+    async def _run(self, calls: Sequence[Call]) -> list[Any]:
+        try:
+            return await aexecute(self.redis, calls)
+        except Exception:
+            for c in calls:
+                if c.args and c.args[0] == "SADD":
+                    self.planner.forget_known(str(a) for a in c.args[2:])
+            raise
+
+    async def enqueue(self, name: str, args: Mapping[str, Any] | None = None) -> Job:
+        job, calls = self.planner.plan_enqueue(name, args)
+        await self._run(calls)
+        return job
+
+    async def enqueue_in(self, name: str, seconds_from_now: int | float | timedelta,
+                         args: Mapping[str, Any] | None = None) -> ScheduledJob:
+        sj, calls = self.planner.plan_enqueue_in(name, seconds_from_now, args)
+        await self._run(calls)
+        return sj
+
+    async def enqueue_unique(self, name: str, args: Mapping[str, Any] | None = None) -> Job | None:
+        job, calls = self.planner.plan_enqueue_unique(name, args)
+        return job if _unique_result((await self._run(calls))[-1]) else None
+
+    async def enqueue_unique_in(self, name: str, seconds_from_now: int | float | timedelta,
+                                args: Mapping[str, Any] | None = None) -> ScheduledJob | None:
+        sj, calls = self.planner.plan_enqueue_unique_in(name, seconds_from_now, args)
+        return sj if _unique_result((await self._run(calls))[-1]) else None
+
+    async def enqueue_unique_by_key(self, name: str, args: Mapping[str, Any] | None,
+                                    key: Mapping[str, Any]) -> Job | None:
+        job, calls = self.planner.plan_enqueue_unique(name, args, key, by_key=True)
+        return job if _unique_result((await self._run(calls))[-1]) else None
+
+    async def enqueue_unique_in_by_key(self, name: str, seconds_from_now: int | float | timedelta,
+                                       args: Mapping[str, Any] | None,
+                                       key: Mapping[str, Any]) -> ScheduledJob | None:
+        sj, calls = self.planner.plan_enqueue_unique_in(name, seconds_from_now, args, key, by_key=True)
+        return sj if _unique_result((await self._run(calls))[-1]) else None
+
+    async def enqueue_many(self, items: Iterable[tuple[str, Mapping[str, Any] | None]]) -> list[Job]:
+        jobs, calls = self.planner.plan_bulk(items)
+        if calls:
+            await self._run(calls)
+        return jobs
+
+    async def aclose(self) -> None:
+        await self.redis.aclose()

@@ -1,0 +1,694 @@
+"""The worker pool: fetches jobs of its registered names from a gocraft/work namespace
+and runs them, side by side with Go pools.
+
+One engine (asyncio) does the work; :class:`WorkerPool` drives it from sync code (a
+background thread with its own event loop: ``start()``, ``stop()``, ``drain()``) or from
+asyncio (``async with pool:``, ``await pool.run()``, ``astart``/``astop``/``adrain``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import redis.asyncio as aredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from . import gojson
+from ._redis import Call, RedisLike, aexecute, async_client
+from .enqueuer import Dialect
+from .heartbeat import BEAT_PERIOD, Heartbeat
+from .job import Job, JobDecodeError, new_id
+from .keys import Keys
+from .observer import Observer
+from .periodic import PERIOD, PERIOD_JITTER, PeriodicEnqueuer, PeriodicJob
+from .reaper import FIRST_REAP, REAP_JITTER, REAP_PERIOD, Reaper
+from .requeuer import REQUEUE_BATCH, REQUEUE_PERIOD, Requeuer
+from .sampler import PrioritySampler
+from .scripts import ACK_BATCH, FETCH_BATCH, FETCH_KEYS_PER_JOB
+from .worker import (
+    Fate,
+    JobOptions,
+    JobType,
+    _Step,
+    decide_fate,
+    error_text,
+    middleware_step,
+    run_chain,
+)
+
+__all__ = ["DEFAULT_SLEEP_BACKOFFS", "WorkerPool"]
+
+log = logging.getLogger("gowork_compat.pool")
+
+#: Go's idle sleeps between empty fetches, in milliseconds
+DEFAULT_SLEEP_BACKOFFS: tuple[int, ...] = (0, 10, 100, 1000, 5000)
+#: jobs moved into the in-progress list per fetch call (never more than free slots)
+DEFAULT_FETCH_BATCH = 32
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_OUTAGE = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
+
+
+@dataclass
+class _Running:
+    job: Job
+    worker_id: str
+    group: int  # 1-based index into the pool's job-name groups
+
+
+@dataclass
+class _Ack:
+    group: int
+    raw: bytes
+    fate: int
+    score: int = 0
+    member: bytes = b""
+
+
+@dataclass
+class _State:
+    stopping: bool = False
+    draining: bool = False
+    drained: asyncio.Event = field(default_factory=asyncio.Event)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class _Outage:
+    """Logs a Redis outage once, and its end once."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.down = False
+        self.delay = 0.05
+
+    def failed(self, exc: BaseException) -> float:
+        if not self.down:
+            log.warning("%s: Redis unreachable (%s); retrying until it is back", self.what, exc)
+            self.down = True
+        self.delay = min(self.delay * 2, 2.0)
+        return self.delay
+
+    def ok(self) -> None:
+        if self.down:
+            log.warning("%s: Redis is back", self.what)
+        self.down = False
+        self.delay = 0.05
+
+
+class WorkerPool:
+    """A pool of ``concurrency`` workers for one namespace.
+
+    ``context`` (optional) is called once per job; its result is passed as the first
+    argument to handlers and middleware that take one more parameter than ``(job)`` /
+    ``(job, next)``: the role of Go's context struct.
+    """
+
+    def __init__(
+        self,
+        redis: RedisLike,
+        namespace: str,
+        concurrency: int = 10,
+        *,
+        context: Callable[[], Any] | None = None,
+        sleep_backoffs: Sequence[int] | None = None,
+        dialect: Dialect = "v0.5.1",
+        fetch_batch: int = DEFAULT_FETCH_BATCH,
+        grace_period: float = 30.0,
+        reap_period: float = REAP_PERIOD,
+        first_reap: float = FIRST_REAP,
+        use_known_jobs: bool = True,
+    ) -> None:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError(f"concurrency must be a positive int, got {concurrency!r}")
+        backoffs = tuple(sleep_backoffs) if sleep_backoffs else DEFAULT_SLEEP_BACKOFFS
+        if any((not isinstance(b, int)) or b < 0 for b in backoffs):
+            raise ValueError("sleep_backoffs are non-negative milliseconds")
+        if fetch_batch < 1:
+            raise ValueError("fetch_batch must be at least 1")
+        self._redis_arg = redis
+        self.keys = Keys(namespace)
+        self.namespace = namespace
+        self.concurrency = concurrency
+        self.context_factory = context
+        self.sleep_backoffs = backoffs
+        self.dialect: Dialect = dialect
+        self.fetch_batch = fetch_batch
+        self.grace_period = grace_period
+        self.reap_period = reap_period
+        self.first_reap = first_reap
+        self.use_known_jobs = use_known_jobs
+        self.pool_id = new_id()
+        self.worker_ids = sorted(new_id() for _ in range(concurrency))
+        self.job_types: dict[str, JobType] = {}
+        self._middleware: list[_Step] = []
+        self._periodic: list[PeriodicJob] = []
+        self._started = False
+        # engine state (set on start)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._st: _State | None = None
+        self._startup_error: BaseException | None = None
+
+    # -- registration -------------------------------------------------------------------
+    def job(self, name: str, handler: Callable[..., Any] | None = None, options: JobOptions | None = None,
+            **opts: Any) -> Any:
+        """Register ``handler`` for job ``name``; usable as ``pool.job(name, fn)`` or as a
+        decorator ``@pool.job(name, priority=5)``. Options: see :class:`JobOptions`."""
+        if self._started:
+            raise RuntimeError("register jobs before starting the pool")
+        if not isinstance(name, str) or not name:
+            raise ValueError("job name must be a non-empty str")
+        if options is not None and opts:
+            raise TypeError("pass either options=JobOptions(...) or keyword options, not both")
+        o = (options or JobOptions(**opts)).validated()
+
+        def register(fn: F) -> F:
+            self.job_types[name] = JobType(name, fn, o)
+            return fn
+
+        if handler is None:
+            return register
+        register(handler)
+        return self
+
+    def middleware(self, fn: F) -> F:
+        """Add middleware ``fn(job, next)`` (or ``fn(ctx, job, next)``); runs in the order added."""
+        if self._started:
+            raise RuntimeError("add middleware before starting the pool")
+        self._middleware.append(middleware_step(fn))
+        return fn
+
+    def periodically_enqueue(self, spec: str, name: str) -> WorkerPool:
+        """Enqueue job ``name`` at every fire time of cron ``spec`` (robfig/cron syntax of
+        the pool's dialect: for v0.5.1 the first field is seconds)."""
+        self._periodic.append(PeriodicEnqueuer.make(spec, name, self.dialect))
+        return self
+
+    # -- sync front end -----------------------------------------------------------------
+    def start(self) -> None:
+        """Start in a background thread; returns once the pool is registered in Redis."""
+        if self._started:
+            return
+        ready = threading.Event()
+
+        def main() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                loop.run_until_complete(self._run(ready))
+            except BaseException as exc:  # reported to start()
+                self._startup_error = exc
+            finally:
+                ready.set()
+                loop.close()
+
+        self._thread = threading.Thread(target=main, name=f"gowork-pool-{self.pool_id[:6]}", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if self._startup_error is not None:
+            raise self._startup_error
+
+    def stop(self, grace_period: float | None = None) -> None:
+        """Stop fetching, let running jobs finish (up to the grace period), then return.
+        Jobs still running after it stay in the in-progress list for a reaper."""
+        loop, st = self._loop, self._st
+        if loop is None or st is None or self._thread is None:
+            return
+        if grace_period is not None:
+            self.grace_period = grace_period
+        loop.call_soon_threadsafe(self._request_stop)
+        self._thread.join()
+        self._thread = None
+
+    def drain(self) -> None:
+        """Block until no job of this pool's names is waiting and none is running."""
+        loop = self._loop
+        if loop is None:
+            return
+        asyncio.run_coroutine_threadsafe(self.adrain(), loop).result()
+
+    def run_forever(self, handle_signals: bool = True) -> None:
+        """Run in the calling thread until SIGTERM/SIGINT (or :meth:`stop` from another thread)."""
+        async def main() -> None:
+            loop = asyncio.get_running_loop()
+            if handle_signals:
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    loop.add_signal_handler(sig, self._request_stop)
+            await self.run()
+
+        asyncio.run(main())
+
+    # -- asyncio front end --------------------------------------------------------------
+    async def run(self) -> None:
+        """Run in the current event loop until stopped."""
+        await self._run(None)
+
+    async def astart(self) -> None:
+        ready = threading.Event()
+        self._task = asyncio.get_running_loop().create_task(self._run(ready))
+        while not ready.is_set():
+            if self._task.done():
+                self._task.result()
+            await asyncio.sleep(0.005)
+
+    async def astop(self, grace_period: float | None = None) -> None:
+        if grace_period is not None:
+            self.grace_period = grace_period
+        self._request_stop()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def adrain(self) -> None:
+        st = self._st
+        if st is None:
+            return
+        st.drained.clear()
+        st.draining = True
+        st.wake.set()
+        await st.drained.wait()
+
+    async def __aenter__(self) -> WorkerPool:
+        await self.astart()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.astop()
+
+    def _request_stop(self) -> None:
+        if self._st is not None:
+            self._st.stopping = True
+            self._st.wake.set()
+
+    # -- engine -------------------------------------------------------------------------
+    async def _run(self, ready: threading.Event | None) -> None:
+        if self._started:
+            raise RuntimeError("pool already started")
+        if not self.job_types:
+            log.warning("worker pool %s starts with no job registered", self.pool_id)
+        self._started = True
+        self._loop = asyncio.get_running_loop()
+        engine = _Engine(self)
+        self._st = engine.st
+        try:
+            await engine.setup()
+        except BaseException:
+            self._started = False
+            await engine.close()
+            raise
+        if ready is not None:
+            ready.set()
+        try:
+            await engine.main()
+        finally:
+            await engine.close()
+            self._started = False
+
+
+class _Engine:
+    def __init__(self, pool: WorkerPool) -> None:
+        self.p = pool
+        self.st = _State()
+        self.keys = pool.keys
+        self.client: aredis.Redis = async_client(pool._redis_arg)
+        # The Python pool needs its own connections: redis-py async clients are bound to a loop.
+        if self.client is pool._redis_arg:
+            self.client = aredis.Redis(connection_pool=aredis.ConnectionPool(
+                connection_class=self.client.connection_pool.connection_class,
+                **self.client.connection_pool.connection_kwargs))
+        self.names = sorted(pool.job_types)
+        self.groups = {n: i + 1 for i, n in enumerate(self.names)}
+        self.sampler: PrioritySampler[str] = PrioritySampler()
+        for n in self.names:
+            self.sampler.add(pool.job_types[n].options.priority, n)
+        self.free_workers = list(pool.worker_ids)
+        self.running: dict[str, _Running] = {}  # worker id -> running job
+        self.acks: list[_Ack] = []
+        self.observer = Observer(self.keys, pool.worker_ids)
+        self.heartbeat = Heartbeat(self.keys, pool.pool_id, self.names, pool.concurrency, pool.worker_ids,
+                                   int(time.time()))
+        self.retrier = Requeuer(self.keys, self.keys.retry, self.names, use_known_jobs=pool.use_known_jobs)
+        self.scheduler = Requeuer(self.keys, self.keys.scheduled, self.names, use_known_jobs=pool.use_known_jobs)
+        self.reaper = Reaper(self.keys, pool.pool_id, self.names)
+        self.periodic = PeriodicEnqueuer(self.keys, pool._periodic)
+        self.executor = ThreadPoolExecutor(max_workers=pool.concurrency, thread_name_prefix="gowork-job")
+        self.tasks: list[asyncio.Task[None]] = []
+        self.job_tasks: set[asyncio.Task[None]] = set()
+        self.ack_keys = [self.keys.retry, self.keys.dead]
+        for n in self.names:
+            self.ack_keys += [self.keys.in_progress(pool.pool_id, n), self.keys.lock(n), self.keys.lock_info(n)]
+        self.observer_event = asyncio.Event()
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def setup(self) -> None:
+        k = self.keys
+        calls: list[Call] = []
+        for n in self.names:
+            calls.append(Call("SET", k.max_concurrency(n), self.p.job_types[n].options.max_concurrency))
+        if self.names:
+            calls.append(Call("SADD", k.known_jobs, *self.names))
+        calls += self.heartbeat.beat_calls(int(time.time()))
+        await aexecute(self.client, calls)
+        loops: list[tuple[str, Callable[[], Any], Callable[[], float], float]] = [
+            ("heartbeat", self.beat, lambda: BEAT_PERIOD, BEAT_PERIOD),
+            ("requeuer", self.requeue, lambda: REQUEUE_PERIOD, 0.0),
+            ("reaper", self.reap, lambda: self.p.reap_period + random.uniform(0, REAP_JITTER), self.p.first_reap),
+        ]
+        if self.p._periodic:
+            loops.append(("periodic", self.enqueue_periodic, lambda: PERIOD + random.uniform(0, PERIOD_JITTER), 0.0))
+        for name, fn, period, first in loops:
+            self.tasks.append(asyncio.create_task(self.background(name, fn, period, first)))
+        self.tasks.append(asyncio.create_task(self.observe_loop()))
+
+    async def close(self) -> None:
+        for t in self.tasks:
+            t.cancel()
+        for t in self.tasks:
+            try:
+                await t
+            except (asyncio.CancelledError, Exception):
+                pass
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        try:
+            await self.client.aclose()
+        except Exception:
+            pass
+        self.st.stopped.set()
+
+    async def background(self, name: str, fn: Callable[[], Any], period: Callable[[], float], first: float) -> None:
+        outage = _Outage(name)
+        delay = first
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await fn()
+                outage.ok()
+                delay = period()
+            except _OUTAGE as exc:
+                delay = outage.failed(exc)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s failed", name)
+                delay = period()
+
+    async def beat(self) -> None:
+        await aexecute(self.client, self.heartbeat.beat_calls(int(time.time())))
+
+    async def requeue(self) -> None:
+        while True:
+            now = int(time.time())
+            moved = await aexecute(self.client, [self.retrier.call(now), self.scheduler.call(now)])
+            if max(int(m) for m in moved) < REQUEUE_BATCH:
+                return
+
+    async def reap(self) -> None:
+        await self.reaper.reap(self.client, int(time.time()))
+
+    async def enqueue_periodic(self) -> None:
+        now = int(time.time())
+        last = await self.client.get(self.keys.last_periodic_enqueue)
+        last_i: int | None
+        try:
+            last_i = int(last) if last is not None else None
+        except ValueError:
+            last_i = None
+        if self.periodic.should_enqueue(last_i, now):
+            await aexecute(self.client, self.periodic.enqueue_calls(now))
+
+    async def observe_loop(self) -> None:
+        outage = _Outage("observer")
+        while True:
+            try:
+                await asyncio.wait_for(self.observer_event.wait(), timeout=1.0)
+            except asyncio.TimeoutError:
+                pass
+            self.observer_event.clear()
+            await self.flush_observations(outage)
+            await asyncio.sleep(1.0)  # at most one write per second, as Go's observer
+
+    async def flush_observations(self, outage: _Outage | None = None) -> None:
+        if not self.observer.pending:
+            return
+        dirty = set(self.observer._dirty)
+        calls = self.observer.flush_calls()
+        try:
+            await aexecute(self.client, calls)
+            if outage:
+                outage.ok()
+        except _OUTAGE as exc:
+            self.observer.mark_dirty_again(dirty)
+            if outage:
+                await asyncio.sleep(outage.failed(exc))
+
+    # -- the fetch / run / acknowledge loop -------------------------------------------------
+    def ack_call(self, acks: list[_Ack]) -> Call:
+        args: list[Any] = [self.p.pool_id]
+        for a in acks:
+            args += [a.group, a.raw, a.fate, a.score, a.member]
+        return Call(*args, script=ACK_BATCH, keys=self.ack_keys)
+
+    def fetch_call(self, want: int) -> Call:
+        k, pid = self.keys, self.p.pool_id
+        order = self.sampler.sample()
+        keys: list[str] = []
+        for n in order:
+            keys += [k.jobs(n), k.in_progress(pid, n), k.paused(n), k.lock(n), k.lock_info(n), k.max_concurrency(n)]
+        self._order = order
+        return Call(pid, want, script=FETCH_BATCH, keys=keys)
+
+    async def main(self) -> None:
+        st = self.st
+        idle = 0
+        outage = _Outage("fetcher")
+        stop_deadline: float | None = None
+        while True:
+            if st.stopping and stop_deadline is None:
+                stop_deadline = time.monotonic() + max(self.p.grace_period, 0.0)
+            free = len(self.free_workers)
+            want = 0 if (st.stopping or not self.names) else min(free, self.p.fetch_batch)
+            acks, self.acks = self.acks, []
+            calls: list[Call] = []
+            if acks:
+                calls.append(self.ack_call(acks))
+            if want:
+                calls.append(self.fetch_call(want))
+            fetched: list[Any] = []
+            if calls:
+                try:
+                    replies = await aexecute(self.client, calls)
+                    outage.ok()
+                except _OUTAGE as exc:
+                    self.acks = acks + self.acks  # never drop an acknowledgement
+                    await self.sleep_or_wake(outage.failed(exc))
+                    continue
+                except Exception:
+                    log.exception("fetch/acknowledge failed")
+                    self.acks = acks + self.acks
+                    await self.sleep_or_wake(1.0)
+                    continue
+                if want:
+                    fetched = replies[-1] or []
+            if fetched:
+                idle = 0
+                await self.dispatch(fetched)
+                continue
+            if st.stopping:
+                if not self.running and not self.acks:
+                    break
+                if stop_deadline is not None and time.monotonic() >= stop_deadline and not self.acks:
+                    log.warning("stopping with %d jobs still running: left in the in-progress list for a reaper",
+                                len(self.running))
+                    break
+                await self.sleep_or_wake(0.05 if self.acks else min(0.5, max(0.0, stop_deadline - time.monotonic())
+                                                                    if stop_deadline else 0.5))
+                continue
+            if want and not self.running and not self.acks and st.draining:
+                st.draining = False
+                st.drained.set()
+            if want:
+                idle += 1
+                delay = self.p.sleep_backoffs[min(idle, len(self.p.sleep_backoffs) - 1)] / 1000.0
+            else:
+                delay = 5.0  # no free worker: a finished job wakes us
+            if self.acks:
+                continue
+            await self.sleep_or_wake(delay)
+        await self.shutdown()
+
+    async def sleep_or_wake(self, delay: float) -> None:
+        st = self.st
+        if st.wake.is_set():
+            st.wake.clear()
+            return
+        if delay <= 0:
+            await asyncio.sleep(0)
+            return
+        try:
+            await asyncio.wait_for(st.wake.wait(), timeout=delay)
+        except asyncio.TimeoutError:
+            pass
+        st.wake.clear()
+
+    async def shutdown(self) -> None:
+        unfinished = bool(self.running)
+        # observations: clear finished slots
+        for wid in list(self.p.worker_ids):
+            if wid not in self.running:
+                self.observer.done(wid)
+        calls = self.observer.flush_calls()
+        if not unfinished:
+            calls += self.heartbeat.remove_calls()
+        # else: keep the heartbeat hash (and its job names) so that a reaper, Go's or ours,
+        # requeues the unfinished jobs once the heartbeat is 10 s old.
+        try:
+            if calls:
+                await aexecute(self.client, calls)
+        except _OUTAGE as exc:
+            log.warning("could not clean up on stop: %s", exc)
+        for t in self.job_tasks:
+            t.cancel()
+
+    async def dispatch(self, fetched: list[Any]) -> None:
+        pairs = [(fetched[i], int(fetched[i + 1])) for i in range(0, len(fetched), 2)]
+        jobs: list[tuple[Job | None, bytes, int, str]] = []
+        unique: list[Job] = []
+        for raw, idx in pairs:
+            name = self._order[idx - 1]
+            group = self.groups[name]
+            try:
+                job = Job.decode(raw)
+                job.dequeued_from = self.keys.jobs(name)
+                job.in_progress_queue = self.keys.in_progress(self.p.pool_id, name)
+                jobs.append((job, raw, group, ""))
+                if job.unique:
+                    unique.append(job)
+            except JobDecodeError as exc:
+                jobs.append((None, raw, group, str(exc)))
+        replaced: dict[int, Job] = {}
+        if unique:
+            replaced = await self.take_unique_keys(unique)
+        now = int(time.time())
+        for job, raw, group, problem in jobs:
+            if job is None:
+                self.bury_malformed(raw, group, self.names[group - 1], problem, now)
+                continue
+            job = replaced.get(id(job), job)
+            wid = self.free_workers.pop()
+            run = _Running(job, wid, group)
+            self.running[wid] = run
+            t = asyncio.create_task(self.execute(run))
+            self.job_tasks.add(t)
+            t.add_done_callback(self.job_tasks.discard)
+
+    async def take_unique_keys(self, jobs: list[Job]) -> dict[int, Job]:
+        """Delete the unique keys of fetched unique jobs (GET first: with upstream master's
+        unique-by-key the key holds the job with the newest args)."""
+        out: dict[int, Job] = {}
+        keys: list[str] = []
+        for job in jobs:
+            try:
+                keys.append(job.unique_key or self.keys.unique(job.name, job.args))
+            except gojson.GoJSONError:
+                keys.append("")
+        calls: list[Call] = []
+        for key in keys:
+            if key:
+                calls += [Call("GET", key), Call("DEL", key)]
+        if not calls:
+            return out
+        try:
+            replies = await aexecute(self.client, calls)
+        except _OUTAGE as exc:
+            log.warning("could not clear unique keys: %s", exc)
+            return out
+        values = iter(replies[0::2])
+        for job, key in zip(jobs, keys):
+            if not key:
+                continue
+            value = next(values)
+            if value is None or value == b"1":
+                continue
+            try:
+                newer = Job.decode(value)
+            except JobDecodeError:
+                continue
+            newer.raw = job.raw  # acknowledge the entry actually in the in-progress list
+            newer.dequeued_from = job.dequeued_from
+            newer.in_progress_queue = job.in_progress_queue
+            out[id(job)] = newer
+        return out
+
+    def bury_malformed(self, raw: bytes, group: int, name: str, problem: str, now: int) -> None:
+        """A payload Go could not decode would sit in the in-progress list forever; put a
+        readable dead job in its place (the original bytes kept in args.raw_payload)."""
+        text = raw.decode("utf-8", "replace")
+        dead = Job(name=name, id=new_id(), enqueued_at=now, args={"raw_payload": text}, fails=1,
+                   last_err=problem or "malformed job payload", failed_at=now)
+        log.error("job payload in %s is malformed (%s): moved to the dead set", self.keys.jobs(name), problem)
+        self.acks.append(_Ack(group, raw, Fate.DEAD, now, dead.encode()))
+
+    async def execute(self, run: _Running) -> None:
+        job, wid = run.job, run.worker_id
+        jt = self.p.job_types.get(job.name)
+        loop = asyncio.get_running_loop()
+        err: BaseException | None = None
+        if jt is None:
+            err = RuntimeError("stray job: no handler")
+        else:
+            if self.observer.started(wid, job, int(time.time())):
+                self.observer_event.set()
+
+            def checkin(message: str, _wid: str = wid, _jid: str = job.id) -> None:
+                def note() -> None:
+                    if self.observer.checkin(_wid, _jid, message, int(time.time())):
+                        self.observer_event.set()
+                loop.call_soon_threadsafe(note)
+
+            job._checkin = checkin
+            try:
+                ctx = self.p.context_factory() if self.p.context_factory is not None else None
+                await run_chain(job, ctx, self.p._middleware, jt, loop, self.executor)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # a handler's failure, whatever it raised
+                err = exc
+            if self.observer.done(wid):
+                self.observer_event.set()
+        now = int(time.time())
+        raw = job.raw or b""
+        if err is None:
+            ack = _Ack(run.group, raw, Fate.DONE)
+        else:
+            job.failed(error_text(err), now)
+            fate = decide_fate(jt, job)
+            if fate == Fate.RETRY:
+                assert jt is not None
+                try:
+                    delay = jt.backoff_seconds(job)
+                except Exception:
+                    log.exception("backoff of job %s failed; using the default", job.name)
+                    from .worker import default_backoff
+                    delay = default_backoff(job)
+                ack = _Ack(run.group, raw, fate, now + delay, job.encode())
+            elif fate == Fate.DEAD:
+                ack = _Ack(run.group, raw, fate, now, job.encode())
+            else:
+                ack = _Ack(run.group, raw, Fate.DONE)
+        del self.running[wid]
+        self.free_workers.append(wid)
+        self.acks.append(ack)
+        self.st.wake.set()

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The demo: a throwaway redis-server, the real Go gocraft/work pool and a Python pool
+# sharing jobs. Everything it starts, it stops.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GOWORK_SKIP_BROWSER=1 bash scripts/setup.sh
+exec python3 -m gowork_compat.demo --harness "$PWD/go-harness/gowork-harness" "$@"

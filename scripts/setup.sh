@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Idempotent setup of everything the demo and the tests need on a fresh machine:
+# redis-server (and chromium for the browser test) from Debian, the package with its dev
+# extra from PyPI, and the Go harness built against the pinned gocraft/work.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+if [ "${GOWORK_SKIP_BROWSER:-0}" != "1" ] && ! command -v chromium >/dev/null 2>&1; then
+  missing+=(chromium)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "setup: installing ${missing[*]} with apt-get" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! python3 -c "import gowork_compat, pytest, hypothesis, mypy, ruff, starlette" >/dev/null 2>&1 \
+   || [ "${GOWORK_REINSTALL:-0}" = "1" ]; then
+  echo "setup: pip install -e .[dev]" >&2
+  python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
+fi
+
+echo "setup: building go-harness" >&2
+(cd go-harness && go build -o gowork-harness .)

@@ -6,13 +6,11 @@ each fire time yields exactly one job.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from zoneinfo import ZoneInfo
 
 from ._redis import Call
-from .cron import Schedule, parse
+from .cron import Schedule, go_local_zone, parse
 from .job import Job
 from .keys import Keys
 
@@ -26,18 +24,9 @@ HORIZON = 240
 
 
 def local_zone() -> tzinfo:
-    """The zone Go's time.Local would use: $TZ, else /etc/localtime, else UTC."""
-    name = os.environ.get("TZ")
-    if name:
-        try:
-            return ZoneInfo(name.lstrip(":"))
-        except Exception:
-            pass
-    try:
-        with open("/etc/localtime", "rb") as fh:
-            return ZoneInfo.from_file(fh)
-    except OSError:
-        return ZoneInfo("UTC")
+    """The zone Go's ``time.Local`` would use (``$TZ`` rules included): Go's periodic
+    enqueuer evaluates cron specs in it."""
+    return go_local_zone()
 
 
 @dataclass(frozen=True)
@@ -73,7 +62,8 @@ class PeriodicEnqueuer:
             t = pj.schedule.next(start)
             while t is not None and int(t.timestamp()) < horizon:
                 epoch = int(t.timestamp())
-                job = Job(name=pj.name, id=periodic_job_id(pj.name, pj.spec, epoch), enqueued_at=epoch, args=None)
+                jid = periodic_job_id(pj.name, pj.spec, epoch)
+                job = Job(name=pj.name, id=jid, enqueued_at=epoch, args=None)
                 calls.append(Call("ZADD", self.keys.scheduled, epoch, job.encode()))
                 t = pj.schedule.next(t)
         calls.append(Call("SET", self.keys.last_periodic_enqueue, now))

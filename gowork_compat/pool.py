@@ -9,7 +9,9 @@ asyncio (``async with pool:``, ``await pool.run()``, ``astart``/``astop``/``adra
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
+import queue
 import random
 import signal
 import threading
@@ -42,8 +44,11 @@ from .worker import (
     _Step,
     decide_fate,
     error_text,
+    default_backoff,
     middleware_step,
     run_chain,
+    run_chain_in_thread,
+    starts_sync,
 )
 
 __all__ = ["DEFAULT_SLEEP_BACKOFFS", "WorkerPool"]
@@ -351,6 +356,10 @@ class _Engine:
         for n in self.names:
             self.ack_keys += [self.keys.in_progress(pool.pool_id, n), self.keys.lock(n), self.keys.lock_info(n)]
         self.observer_event = asyncio.Event()
+        self.closing = asyncio.Event()
+        self.loop = asyncio.get_running_loop()
+        self.loop_thread = threading.get_ident()
+        self.threads: _Threads | None = _Threads(self, pool.concurrency)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def setup(self) -> None:
@@ -374,25 +383,38 @@ class _Engine:
         self.tasks.append(asyncio.create_task(self.observe_loop()))
 
     async def close(self) -> None:
-        for t in self.tasks:
-            t.cancel()
-        for t in self.tasks:
-            try:
-                await t
-            except (asyncio.CancelledError, Exception):
-                pass
+        # Let background loops finish their current round trip (cancelling redis-py in the
+        # middle of a command can leave the connection hanging), then cancel stragglers.
+        self.closing.set()
+        if self.tasks:
+            _, pending = await asyncio.wait(self.tasks, timeout=5.0)
+            for t in pending:
+                t.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=1.0)
         self.executor.shutdown(wait=False, cancel_futures=True)
+        if self.threads is not None:
+            self.threads.close()
         try:
-            await self.client.aclose()
+            await asyncio.wait_for(self.client.aclose(), timeout=2.0)
         except Exception:
             pass
         self.st.stopped.set()
 
+    async def pause(self, seconds: float) -> bool:
+        """Sleep unless the engine closes first; True when it is closing."""
+        if self.closing.is_set():
+            return True
+        try:
+            await asyncio.wait_for(self.closing.wait(), timeout=max(seconds, 0.0))
+        except asyncio.TimeoutError:
+            return False
+        return True
+
     async def background(self, name: str, fn: Callable[[], Any], period: Callable[[], float], first: float) -> None:
         outage = _Outage(name)
         delay = first
-        while True:
-            await asyncio.sleep(delay)
+        while not await self.pause(delay):
             try:
                 await fn()
                 outage.ok()
@@ -431,14 +453,16 @@ class _Engine:
 
     async def observe_loop(self) -> None:
         outage = _Outage("observer")
-        while True:
-            try:
-                await asyncio.wait_for(self.observer_event.wait(), timeout=1.0)
-            except asyncio.TimeoutError:
-                pass
+        while not self.closing.is_set():
+            waiter = asyncio.ensure_future(self.observer_event.wait())
+            closer = asyncio.ensure_future(self.closing.wait())
+            await asyncio.wait((waiter, closer), timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            closer.cancel()
             self.observer_event.clear()
             await self.flush_observations(outage)
-            await asyncio.sleep(1.0)  # at most one write per second, as Go's observer
+            if await self.pause(1.0):  # at most one write per second, as Go's observer
+                return
 
     async def flush_observations(self, outage: _Outage | None = None) -> None:
         if not self.observer.pending:
@@ -452,7 +476,7 @@ class _Engine:
         except _OUTAGE as exc:
             self.observer.mark_dirty_again(dirty)
             if outage:
-                await asyncio.sleep(outage.failed(exc))
+                await self.pause(outage.failed(exc))
 
     # -- the fetch / run / acknowledge loop -------------------------------------------------
     def ack_call(self, acks: list[_Ack]) -> Call:
@@ -590,9 +614,7 @@ class _Engine:
             wid = self.free_workers.pop()
             run = _Running(job, wid, group)
             self.running[wid] = run
-            t = asyncio.create_task(self.execute(run))
-            self.job_tasks.add(t)
-            t.add_done_callback(self.job_tasks.discard)
+            self.launch(run)
 
     async def take_unique_keys(self, jobs: list[Job]) -> dict[int, Job]:
         """Delete the unique keys of fetched unique jobs (GET first: with upstream master's
@@ -641,38 +663,63 @@ class _Engine:
         log.error("job payload in %s is malformed (%s): moved to the dead set", self.keys.jobs(name), problem)
         self.acks.append(_Ack(group, raw, Fate.DEAD, now, dead.encode()))
 
-    async def execute(self, run: _Running) -> None:
+    def begin(self, run: _Running) -> Any:
+        """Observation and check-in wiring before a job runs; returns its context object."""
         job, wid = run.job, run.worker_id
-        jt = self.p.job_types.get(job.name)
-        loop = asyncio.get_running_loop()
-        err: BaseException | None = None
-        if jt is None:
-            err = RuntimeError("stray job: no handler")
-        else:
-            if self.observer.started(wid, job, int(time.time())):
-                self.observer_event.set()
+        if self.observer.started(wid, job, int(time.time())):
+            self.observer_event.set()
+        loop = self.loop
 
-            def checkin(message: str, _wid: str = wid, _jid: str = job.id) -> None:
-                def note() -> None:
-                    if self.observer.checkin(_wid, _jid, message, int(time.time())):
-                        self.observer_event.set()
+        def checkin(message: str, _wid: str = wid, _jid: str = job.id) -> None:
+            def note() -> None:
+                if self.observer.checkin(_wid, _jid, message, int(time.time())):
+                    self.observer_event.set()
+            if threading.get_ident() == self.loop_thread:
+                note()
+            else:
                 loop.call_soon_threadsafe(note)
 
-            job._checkin = checkin
+        job._checkin = checkin
+        return self.p.context_factory() if self.p.context_factory is not None else None
+
+    def launch(self, run: _Running) -> None:
+        jt = self.p.job_types.get(run.job.name)
+        if jt is None:
+            self.finish(run, None, RuntimeError("stray job: no handler"))
+            return
+        if self.threads is not None and starts_sync(self.p._middleware, jt):
             try:
-                ctx = self.p.context_factory() if self.p.context_factory is not None else None
-                await run_chain(job, ctx, self.p._middleware, jt, loop, self.executor)
-            except asyncio.CancelledError:
-                raise
-            except BaseException as exc:  # a handler's failure, whatever it raised
-                err = exc
-            if self.observer.done(wid):
-                self.observer_event.set()
-        now = int(time.time())
+                ctx = self.begin(run)
+            except Exception as exc:  # the context factory failed: the job fails
+                self.finish(run, jt, exc)
+                return
+            self.threads.submit(run, jt, ctx)
+            return
+        t = asyncio.create_task(self.execute_async(run, jt))
+        self.job_tasks.add(t)
+        t.add_done_callback(self.job_tasks.discard)
+
+    async def execute_async(self, run: _Running, jt: JobType) -> None:
+        err: BaseException | None = None
+        try:
+            ctx = self.begin(run)
+            await run_chain(run.job, ctx, self.p._middleware, jt, self.loop, self.executor)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # a handler's failure, whatever it raised
+            err = exc
+        self.finish(run, jt, err)
+
+    def finish(self, run: _Running, jt: JobType | None, err: BaseException | None) -> None:
+        """On the loop: record the outcome, queue the acknowledgement, free the worker."""
+        job, wid = run.job, run.worker_id
+        if jt is not None and self.observer.done(wid):
+            self.observer_event.set()
         raw = job.raw or b""
         if err is None:
             ack = _Ack(run.group, raw, Fate.DONE)
         else:
+            now = int(time.time())
             job.failed(error_text(err), now)
             fate = decide_fate(jt, job)
             if fate == Fate.RETRY:
@@ -681,7 +728,6 @@ class _Engine:
                     delay = jt.backoff_seconds(job)
                 except Exception:
                     log.exception("backoff of job %s failed; using the default", job.name)
-                    from .worker import default_backoff
                     delay = default_backoff(job)
                 ack = _Ack(run.group, raw, fate, now + delay, job.encode())
             elif fate == Fate.DEAD:
@@ -692,3 +738,56 @@ class _Engine:
         self.free_workers.append(wid)
         self.acks.append(ack)
         self.st.wake.set()
+
+
+class _Threads:
+    """Long-lived worker threads for chains that start with a plain function. Finished
+    jobs are handed back to the loop in batches (one wake-up for many jobs)."""
+
+    def __init__(self, engine: _Engine, count: int) -> None:
+        self.engine = engine
+        self.inbox: queue.SimpleQueue[tuple[_Running, JobType, Any] | None] = queue.SimpleQueue()
+        self.done: collections.deque[tuple[_Running, JobType, BaseException | None]] = collections.deque()
+        self.notify_pending = False
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.work, name=f"gowork-job-{i}", daemon=True)
+                        for i in range(count)]
+        for t in self.threads:
+            t.start()
+
+    def submit(self, run: _Running, jt: JobType, ctx: Any) -> None:
+        self.inbox.put((run, jt, ctx))
+
+    def work(self) -> None:
+        e = self.engine
+        while True:
+            item = self.inbox.get()
+            if item is None:
+                return
+            run, jt, ctx = item
+            err: BaseException | None = None
+            try:
+                run_chain_in_thread(run.job, ctx, e.p._middleware, jt, e.loop, e.executor)
+            except BaseException as exc:  # a handler's failure, whatever it raised
+                err = exc
+            with self.lock:
+                self.done.append((run, jt, err))
+                if self.notify_pending:
+                    continue
+                self.notify_pending = True
+            try:
+                e.loop.call_soon_threadsafe(self.collect)
+            except RuntimeError:  # loop closed: the pool stopped without waiting for us
+                return
+
+    def collect(self) -> None:
+        with self.lock:
+            items = list(self.done)
+            self.done.clear()
+            self.notify_pending = False
+        for run, jt, err in items:
+            self.engine.finish(run, jt, err)
+
+    def close(self) -> None:
+        for _ in self.threads:
+            self.inbox.put(None)

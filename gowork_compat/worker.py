@@ -129,6 +129,18 @@ def middleware_step(fn: Middleware) -> _Step:
     return _Step(fn, _is_async(fn), _wants_context(fn, 2))
 
 
+def starts_sync(middleware: list[_Step], jt: JobType) -> bool:
+    """True when the chain's first step is a plain function: the whole chain can then be
+    run from a worker thread with :func:`run_chain_in_thread`."""
+    return not (middleware[0] if middleware else jt.step).is_async
+
+
+def run_chain_in_thread(job: Job, ctx: Any, middleware: list[_Step], jt: JobType,
+                        loop: asyncio.AbstractEventLoop, executor: Executor) -> None:
+    """Run the chain from a worker thread (its async steps go to ``loop``)."""
+    _chain(job, ctx, middleware, jt, loop, executor)[0](0)
+
+
 async def run_chain(
     job: Job,
     ctx: Any,
@@ -137,8 +149,19 @@ async def run_chain(
     loop: asyncio.AbstractEventLoop,
     executor: Executor,
 ) -> None:
-    """Run middleware then the handler; an exception (or a returned exception) is the
-    job's failure."""
+    """Run middleware then the handler on the event loop; an exception (or a returned
+    exception) is the job's failure."""
+    await _chain(job, ctx, middleware, jt, loop, executor)[1](0)
+
+
+def _chain(
+    job: Job,
+    ctx: Any,
+    middleware: list[_Step],
+    jt: JobType,
+    loop: asyncio.AbstractEventLoop,
+    executor: Executor,
+) -> tuple[Callable[[int], None], Callable[[int], Awaitable[None]]]:
     steps = [*middleware, jt.step]
 
     def call_sync(i: int) -> None:
@@ -167,7 +190,7 @@ async def run_chain(
             res = await (st.fn(ctx, job, anxt) if st.with_ctx else st.fn(job, anxt))
         _raise_returned(res)
 
-    await call_async(0)
+    return call_sync, call_async
 
 
 def _raise_returned(res: object) -> None:

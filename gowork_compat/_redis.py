@@ -12,13 +12,13 @@ from typing import Any, Union
 
 import redis
 import redis.asyncio as aredis
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 
 from .scripts import Script
 
 RedisLike = Union[str, "redis.Redis", "aredis.Redis"]
 
-__all__ = ["Call", "RedisLike", "aexecute", "arun_script", "async_client", "execute", "run_script", "sync_client"]
+__all__ = ["Call", "araw", "bulk", "pack", "RedisLike", "aexecute", "arun_script", "async_client", "execute", "run_script", "sync_client"]
 
 _COPY_KWARGS = (
     "host", "port", "db", "username", "password", "path", "socket_timeout", "socket_connect_timeout",
@@ -145,3 +145,43 @@ async def aexecute(client: aredis.Redis, calls: Sequence[Call], transaction: boo
         elif isinstance(rep, Exception):
             raise rep
     return replies
+
+
+# -- the hot path: commands packed by hand -------------------------------------------------
+# redis-py's asyncio client packs every argument in Python; the pool's fetch/acknowledge
+# round trip sends dozens of arguments per job, so it packs RESP itself from
+# pre-encoded pieces and writes them on one pooled connection.
+
+def bulk(arg: bytes | str | int) -> bytes:
+    """One RESP bulk string."""
+    if isinstance(arg, str):
+        arg = arg.encode("utf-8")
+    elif isinstance(arg, int):
+        arg = b"%d" % arg
+    return b"$%d\r\n%s\r\n" % (len(arg), arg)
+
+
+def pack(*args: bytes | str | int) -> bytes:
+    """One RESP command."""
+    return b"*%d\r\n" % len(args) + b"".join(bulk(a) for a in args)
+
+
+async def araw(client: aredis.Redis, commands: Sequence[bytes]) -> list[Any]:
+    """Send pre-packed ``commands`` in one write and read their replies; an error reply
+    is returned as its exception (not raised); a connection problem is raised."""
+    pool = client.connection_pool
+    conn = await pool.get_connection()
+    try:
+        await conn.send_packed_command(b"".join(commands), check_health=False)
+        out: list[Any] = []
+        for _ in commands:
+            try:
+                out.append(await conn.read_response())
+            except ResponseError as exc:
+                out.append(exc)
+        return out
+    except BaseException:
+        await conn.disconnect()
+        raise
+    finally:
+        await pool.release(conn)

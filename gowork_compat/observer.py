@@ -23,12 +23,16 @@ OBSERVATION_TTL = 24 * 60 * 60
 
 @dataclass
 class _Current:
-    job_name: str
-    job_id: str
+    job: Job
     started_at: int
-    args_json: str
     checkin: str = ""
     checkin_at: int = 0
+
+    @property
+    def args_json(self) -> str:
+        # Go writes "" for empty args, else json.Marshal of them; computed only when written
+        args = self.job.args
+        return "" if not args else gojson.dumps(args).decode("utf-8")
 
 
 class Observer:
@@ -40,8 +44,7 @@ class Observer:
 
     def started(self, worker_id: str, job: Job, now: int) -> bool:
         """Record a job start; True when this slot's first observation must be written now."""
-        args = "" if not job.args else gojson.dumps(job.args).decode("utf-8")
-        self._current[worker_id] = _Current(job.name, job.id, now, args)
+        self._current[worker_id] = _Current(job, now)
         return self._touch(worker_id)
 
     def done(self, worker_id: str) -> bool:
@@ -50,7 +53,7 @@ class Observer:
 
     def checkin(self, worker_id: str, job_id: str, message: str, now: int) -> bool:
         cur = self._current.get(worker_id)
-        if cur is None or cur.job_id != job_id:
+        if cur is None or cur.job.id != job_id:
             return False
         cur.checkin = message
         cur.checkin_at = now
@@ -75,7 +78,7 @@ class Observer:
             if cur is None:
                 calls.append(Call("DEL", key))
                 continue
-            fields: list[object] = ["job_name", cur.job_name, "job_id", cur.job_id,
+            fields: list[object] = ["job_name", cur.job.name, "job_id", cur.job.id,
                                     "started_at", cur.started_at, "args", cur.args_json]
             if cur.checkin and cur.checkin_at > 0:
                 fields += ["checkin", cur.checkin, "checkin_at", cur.checkin_at]

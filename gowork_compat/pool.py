@@ -23,10 +23,11 @@ from typing import Any, TypeVar
 
 import redis.asyncio as aredis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import gojson
-from ._redis import Call, RedisLike, aexecute, async_client
+from ._redis import Call, RedisLike, aexecute, araw, async_client, bulk
 from .enqueuer import Dialect
 from .heartbeat import BEAT_PERIOD, Heartbeat
 from .job import Job, JobDecodeError, new_id
@@ -36,7 +37,7 @@ from .periodic import PERIOD, PERIOD_JITTER, PeriodicEnqueuer, PeriodicJob
 from .reaper import FIRST_REAP, REAP_JITTER, REAP_PERIOD, Reaper
 from .requeuer import REQUEUE_BATCH, REQUEUE_PERIOD, Requeuer
 from .sampler import PrioritySampler
-from .scripts import ACK_BATCH, FETCH_BATCH, FETCH_KEYS_PER_JOB
+from .scripts import ACK_BATCH, FETCH_BATCH, FETCH_KEYS_PER_JOB, Script
 from .worker import (
     Fate,
     JobOptions,
@@ -134,6 +135,8 @@ class WorkerPool:
         reap_period: float = REAP_PERIOD,
         first_reap: float = FIRST_REAP,
         use_known_jobs: bool = True,
+        wake_on_enqueue: bool = True,
+        watch_timeout: float = 5.0,
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"concurrency must be a positive int, got {concurrency!r}")
@@ -154,6 +157,8 @@ class WorkerPool:
         self.reap_period = reap_period
         self.first_reap = first_reap
         self.use_known_jobs = use_known_jobs
+        self.wake_on_enqueue = wake_on_enqueue
+        self.watch_timeout = watch_timeout
         self.pool_id = new_id()
         self.worker_ids = sorted(new_id() for _ in range(concurrency))
         self.job_types: dict[str, JobType] = {}
@@ -328,12 +333,13 @@ class _Engine:
         self.p = pool
         self.st = _State()
         self.keys = pool.keys
-        self.client: aredis.Redis = async_client(pool._redis_arg)
-        # The Python pool needs its own connections: redis-py async clients are bound to a loop.
-        if self.client is pool._redis_arg:
-            self.client = aredis.Redis(connection_pool=aredis.ConnectionPool(
-                connection_class=self.client.connection_pool.connection_class,
-                **self.client.connection_pool.connection_kwargs))
+        # The engine's own connections (redis-py async clients are bound to one event loop),
+        # always returning bytes: job payloads are compared byte for byte.
+        base = async_client(pool._redis_arg).connection_pool
+        kwargs = dict(base.connection_kwargs)
+        kwargs["decode_responses"] = False
+        self.client: aredis.Redis = aredis.Redis(connection_pool=aredis.ConnectionPool(
+            connection_class=base.connection_class, **kwargs))
         self.names = sorted(pool.job_types)
         self.groups = {n: i + 1 for i, n in enumerate(self.names)}
         self.sampler: PrioritySampler[str] = PrioritySampler()
@@ -360,6 +366,8 @@ class _Engine:
         self.loop = asyncio.get_running_loop()
         self.loop_thread = threading.get_ident()
         self.threads: _Threads | None = _Threads(self, pool.concurrency)
+        self.prepare_hot_path()
+        self.watchers = _Watchers(self, pool.watch_timeout if pool.wake_on_enqueue else 0.0)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def setup(self) -> None:
@@ -392,6 +400,7 @@ class _Engine:
                 t.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=1.0)
+        await self.watchers.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
         if self.threads is not None:
             self.threads.close()
@@ -479,20 +488,66 @@ class _Engine:
                 await self.pause(outage.failed(exc))
 
     # -- the fetch / run / acknowledge loop -------------------------------------------------
-    def ack_call(self, acks: list[_Ack]) -> Call:
-        args: list[Any] = [self.p.pool_id]
-        for a in acks:
-            args += [a.group, a.raw, a.fate, a.score, a.member]
-        return Call(*args, script=ACK_BATCH, keys=self.ack_keys)
-
-    def fetch_call(self, want: int) -> Call:
+    def prepare_hot_path(self) -> None:
+        """Pre-encode the fixed parts of the fetch and acknowledge commands."""
         k, pid = self.keys, self.p.pool_id
+        self._ack_head = (b"$7\r\nEVALSHA\r\n" + bulk(ACK_BATCH.sha) + bulk(len(self.ack_keys))
+                          + b"".join(bulk(x) for x in self.ack_keys) + bulk(pid))
+        self._ack_argc = 3 + len(self.ack_keys) + 1
+        self._fetch_group = {
+            n: b"".join(bulk(x) for x in (k.jobs(n), k.in_progress(pid, n), k.paused(n), k.lock(n),
+                                           k.lock_info(n), k.max_concurrency(n)))
+            for n in self.names
+        }
+        self._fetch_head = b"$7\r\nEVALSHA\r\n" + bulk(FETCH_BATCH.sha) + bulk(FETCH_KEYS_PER_JOB * len(self.names))
+        self._fetch_argc = 3 + FETCH_KEYS_PER_JOB * len(self.names) + 2
+        self._fetch_tail = bulk(pid)
+        self._fates = {Fate.DONE: bulk(0), Fate.RETRY: bulk(1), Fate.DEAD: bulk(2)}
+        self._zero = bulk(0)
+        self._empty = bulk(b"")
+
+    def ack_packed(self, acks: list[_Ack]) -> bytes:
+        parts = [b"*%d\r\n" % (self._ack_argc + 5 * len(acks)), self._ack_head]
+        fates, zero, empty = self._fates, self._zero, self._empty
+        for a in acks:
+            parts.append(bulk(a.group))
+            parts.append(bulk(a.raw))
+            parts.append(fates[a.fate])
+            if a.fate == Fate.DONE:
+                parts.append(zero)
+                parts.append(empty)
+            else:
+                parts.append(bulk(a.score))
+                parts.append(bulk(a.member))
+        return b"".join(parts)
+
+    def fetch_packed(self, want: int) -> bytes:
         order = self.sampler.sample()
-        keys: list[str] = []
-        for n in order:
-            keys += [k.jobs(n), k.in_progress(pid, n), k.paused(n), k.lock(n), k.lock_info(n), k.max_concurrency(n)]
         self._order = order
-        return Call(pid, want, script=FETCH_BATCH, keys=keys)
+        groups = self._fetch_group
+        return b"".join((b"*%d\r\n" % self._fetch_argc, self._fetch_head, *[groups[n] for n in order],
+                         self._fetch_tail, bulk(want)))
+
+    async def hot_round_trip(self, acks: list[_Ack], want: int) -> Any:
+        """Acknowledge ``acks`` and fetch up to ``want`` jobs in one round trip; returns the
+        fetch reply (or None when nothing was fetched)."""
+        packed: list[bytes] = []
+        scripts: list[Script] = []
+        if acks:
+            packed.append(self.ack_packed(acks))
+            scripts.append(ACK_BATCH)
+        if want:
+            packed.append(self.fetch_packed(want))
+            scripts.append(FETCH_BATCH)
+        replies = await araw(self.client, packed)
+        for i, rep in enumerate(replies):
+            if isinstance(rep, NoScriptError):  # Redis restarted or flushed: load and run again
+                await self.client.script_load(scripts[i].source)  # type: ignore[no-untyped-call]
+                (rep,) = await araw(self.client, [packed[i]])
+                replies[i] = rep
+            if isinstance(rep, Exception):
+                raise rep
+        return replies[-1] if want else None
 
     async def main(self) -> None:
         st = self.st
@@ -505,15 +560,10 @@ class _Engine:
             free = len(self.free_workers)
             want = 0 if (st.stopping or not self.names) else min(free, self.p.fetch_batch)
             acks, self.acks = self.acks, []
-            calls: list[Call] = []
-            if acks:
-                calls.append(self.ack_call(acks))
-            if want:
-                calls.append(self.fetch_call(want))
             fetched: list[Any] = []
-            if calls:
+            if acks or want:
                 try:
-                    replies = await aexecute(self.client, calls)
+                    reply = await self.hot_round_trip(acks, want)
                     outage.ok()
                 except _OUTAGE as exc:
                     self.acks = acks + self.acks  # never drop an acknowledgement
@@ -525,7 +575,11 @@ class _Engine:
                     await self.sleep_or_wake(1.0)
                     continue
                 if want:
-                    fetched = replies[-1] or []
+                    fetched = reply or []
+            empties: list[int] = []
+            if fetched and fetched[0] == 0:
+                empties = [int(g) for g in fetched[1:]]
+                fetched = []
             if fetched:
                 idle = 0
                 await self.dispatch(fetched)
@@ -546,6 +600,9 @@ class _Engine:
             if want:
                 idle += 1
                 delay = self.p.sleep_backoffs[min(idle, len(self.p.sleep_backoffs) - 1)] / 1000.0
+                if empties and self.watchers.watch([self._order[g - 1] for g in empties]) == len(self.names):
+                    # every queue is empty and watched: a job's arrival wakes us at once
+                    delay = max(delay, self.p.sleep_backoffs[-1] / 1000.0)
             else:
                 delay = 5.0  # no free worker: a finished job wakes us
             if self.acks:
@@ -791,3 +848,79 @@ class _Threads:
     def close(self) -> None:
         for _ in self.threads:
             self.inbox.put(None)
+
+
+class _Watchers:
+    """Wakes the fetcher the moment a job lands in an empty queue.
+
+    For each queue found empty, one connection blocks in ``BLMOVE q q RIGHT RIGHT``: it
+    returns as soon as the list has an element and moves the tail element onto the tail
+    of the same list, i.e. leaves the list exactly as it was. Go pools see nothing. An
+    idle pool thus picks up a job within a round trip while sending one command per
+    empty queue per ``timeout`` seconds. Needs Redis >= 6.2 (otherwise: plain polling).
+    """
+
+    def __init__(self, engine: _Engine, timeout: float) -> None:
+        self.engine = engine
+        self.timeout = timeout
+        self.enabled = timeout > 0
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.clients: dict[str, aredis.Redis] = {}
+        self.ids: dict[str, int] = {}
+
+    def watch(self, names: list[str]) -> int:
+        """Start watching these empty queues; returns how many queues are watched now."""
+        if not self.enabled or self.engine.closing.is_set():
+            return 0
+        for n in names:
+            if n not in self.tasks:
+                t = asyncio.create_task(self._watch(n))
+                self.tasks[n] = t
+                t.add_done_callback(lambda _t, _n=n: self.tasks.pop(_n, None))
+        return len(self.tasks)
+
+    def _client(self, name: str) -> aredis.Redis:
+        c = self.clients.get(name)
+        if c is None:
+            base = self.engine.client.connection_pool
+            kwargs = dict(base.connection_kwargs)
+            kwargs["socket_timeout"] = None  # the server-side timeout bounds the wait
+            c = aredis.Redis(connection_pool=aredis.ConnectionPool(
+                connection_class=base.connection_class, max_connections=1, **kwargs))
+            self.clients[name] = c
+        return c
+
+    async def _watch(self, name: str) -> None:
+        e = self.engine
+        queue_key = e.keys.jobs(name)
+        client = self._client(name)
+        try:
+            if name not in self.ids:
+                self.ids[name] = int(await client.client_id())  # type: ignore[no-untyped-call]
+            while not e.closing.is_set():
+                got = await client.blmove(queue_key, queue_key, self.timeout, "RIGHT", "RIGHT")  # type: ignore[misc]
+                if got is not None:
+                    e.st.wake.set()
+                    return
+        except _OUTAGE:
+            return  # the fetcher notices the outage and backs off; we start again later
+        except Exception as exc:  # e.g. a Redis without BLMOVE
+            log.info("not blocking on queues (%s): falling back to polling", exc)
+            self.enabled = False
+
+    async def close(self) -> None:
+        tasks = list(self.tasks.values())
+        if tasks:
+            for cid in self.ids.values():
+                try:
+                    await self.engine.client.execute_command("CLIENT", "UNBLOCK", cid)  # type: ignore[no-untyped-call]
+                except Exception:
+                    break
+            _, pending = await asyncio.wait(tasks, timeout=2.0)
+            for t in pending:
+                t.cancel()
+        for c in self.clients.values():
+            try:
+                await asyncio.wait_for(c.aclose(), timeout=1.0)
+            except Exception:
+                pass

@@ -81,7 +81,9 @@ return nil
 
 #: *batch*: up to ARGV[2] single fetches in one call, all with the same sampled order.
 #: Every job taken gets the same lock / lock_info accounting as a single fetch.
-#: Returns a flat array {job, group index (1-based), job, group index, ...} (empty: none).
+#: Returns a flat array {job, group index (1-based), job, group index, ...}; when no job
+#: could be taken: {0, indices of the groups whose queue is empty...} (the pool then
+#: blocks on those queues until a job arrives).
 FETCH_BATCH = Script(
     "fetch_batch",
     _FETCH_HELPERS
@@ -98,6 +100,12 @@ while got < want and i <= #KEYS do
     out[#out+1] = (i - 1) / 6 + 1
   else
     i = i + 6
+  end
+end
+if got == 0 then
+  out[1] = 0
+  for g = 1, #KEYS, 6 do
+    if redis.call('llen', KEYS[g]) == 0 then out[#out+1] = (g - 1) / 6 + 1 end
   end
 end
 return out

@@ -1,0 +1,27 @@
+"""Fixtures of the interop suite: the Go harness built once per session, bound per test
+to the session's redis-server and the test's own namespace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RedisServer
+from tests.interop.harness import Harness, build_harness
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/interop/" in str(item.fspath):
+            item.add_marker(pytest.mark.interop)
+
+
+@pytest.fixture(scope="session")
+def harness_bin() -> Path:
+    return build_harness()
+
+
+@pytest.fixture
+def harness(harness_bin: Path, redis_server: RedisServer, ns: str) -> Harness:
+    return Harness(harness_bin, "127.0.0.1", redis_server.port, ns)

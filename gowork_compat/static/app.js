@@ -1,0 +1,293 @@
+// gowork dashboard: polls the JSON API every 2 s and renders with DOM calls only
+// (job data is only ever set as text, never parsed as markup).
+"use strict";
+
+(function () {
+  const REFRESH_MS = 2000;
+  const PAGE_SIZE = 20;
+
+  const state = {
+    tab: "retry",        // retry | scheduled | dead | queued
+    page: { retry: 1, scheduled: 1, dead: 1, queued: 1 },
+    queuedName: "",
+    counts: { retry: 0, scheduled: 0, dead: 0, queued: 0 },
+    timer: null,
+    busy: false,
+  };
+
+  const $ = (id) => document.getElementById(id);
+
+  // -- helpers ----------------------------------------------------------------------------
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === "class") node.className = v;
+      else if (k === "text") node.textContent = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else if (k.startsWith("data-")) node.setAttribute(k, String(v));
+      else node.setAttribute(k, v === true ? "" : String(v));
+    }
+    for (const c of children) {
+      if (c === null || c === undefined) continue;
+      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return node;
+  }
+
+  function nowSec() { return Math.floor(Date.now() / 1000); }
+
+  function duration(sec) {
+    sec = Math.max(0, Math.round(sec));
+    if (sec < 60) return sec + "s";
+    if (sec < 3600) return Math.floor(sec / 60) + "m " + (sec % 60) + "s";
+    if (sec < 86400) return Math.floor(sec / 3600) + "h " + Math.floor((sec % 3600) / 60) + "m";
+    return Math.floor(sec / 86400) + "d " + Math.floor((sec % 86400) / 3600) + "h";
+  }
+
+  function relative(epoch) {
+    if (!epoch) return "–";
+    const d = epoch - nowSec();
+    if (Math.abs(d) <= 1) return "just now";
+    return d > 0 ? "in " + duration(d) : duration(-d) + " ago";
+  }
+
+  function stamp(epoch) {
+    const text = relative(epoch);
+    const node = el("span", { text });
+    if (epoch) node.title = new Date(epoch * 1000).toLocaleString();
+    return node;
+  }
+
+  function argsText(args) {
+    if (args === null || args === undefined) return "";
+    if (typeof args === "string") return args;
+    return JSON.stringify(args);
+  }
+
+  function emptyRow(tbody, cols, text) {
+    tbody.replaceChildren(el("tr", {}, el("td", { class: "empty", colspan: cols, text })));
+  }
+
+  let toastTimer = null;
+  function toast(text, isError) {
+    const t = $("toast");
+    t.textContent = text;
+    t.className = "toast" + (isError ? " error" : "");
+    t.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { t.hidden = true; }, 3500);
+  }
+
+  async function getJSON(path) {
+    const resp = await fetch(path, { headers: { Accept: "application/json" }, cache: "no-store" });
+    const body = await resp.json().catch(() => null);
+    if (!resp.ok) throw new Error((body && body.error) || resp.status + " " + resp.statusText);
+    return body;
+  }
+
+  async function post(path) {
+    const resp = await fetch(path, { method: "POST", headers: { Accept: "application/json" } });
+    const body = await resp.json().catch(() => null);
+    if (!resp.ok) throw new Error((body && body.error) || resp.status + " " + resp.statusText);
+    return body;
+  }
+
+  async function act(path, done) {
+    try {
+      await post(path);
+      if (done) toast(done, false);
+    } catch (e) {
+      toast(e.message, true);
+    }
+    refresh();
+  }
+
+  const enc = encodeURIComponent;
+
+  // -- renderers ------------------------------------------------------------------------------
+  function renderQueues(queues, locks) {
+    const tbody = $("queues").tBodies[0];
+    const byName = {};
+    for (const l of locks || []) byName[l.job_name] = l;
+    let total = 0;
+    if (!queues || queues.length === 0) {
+      emptyRow(tbody, 6, "no known jobs");
+    } else {
+      tbody.replaceChildren(...queues.map((q) => {
+        total += q.count;
+        const lk = byName[q.job_name] || { lock: 0, max_concurrency: 0, paused: false };
+        const cap = lk.max_concurrency ? String(lk.max_concurrency) : "∞";
+        const toggle = lk.paused
+          ? el("button", { class: "btn small", "data-action": "unpause", text: "unpause",
+              onclick: () => act("unpause/" + enc(q.job_name), "unpaused " + q.job_name) })
+          : el("button", { class: "btn small", "data-action": "pause", text: "pause",
+              onclick: () => act("pause/" + enc(q.job_name), "paused " + q.job_name) });
+        const view = el("button", { class: "btn small", text: "view", disabled: q.count === 0,
+          onclick: () => { state.queuedName = q.job_name; state.page.queued = 1; selectTab("queued"); } });
+        return el("tr", { "data-queue": q.job_name },
+          el("td", {}, el("code", { text: q.job_name })),
+          el("td", { class: "r", text: q.count }),
+          el("td", { class: "r", text: q.count ? duration(q.latency) : "–" }),
+          el("td", { class: "r", text: lk.lock + " / " + cap }),
+          el("td", {}, el("span", { class: "pill " + (lk.paused ? "paused" : "active"),
+            text: lk.paused ? "paused" : "active" })),
+          el("td", { class: "r" }, view, toggle));
+      }));
+    }
+    $("total-queued").textContent = total;
+  }
+
+  function renderPools(pools) {
+    const tbody = $("pools").tBodies[0];
+    if (!pools || pools.length === 0) { emptyRow(tbody, 6, "no worker pools"); return; }
+    tbody.replaceChildren(...pools.map((p) => {
+      const age = nowSec() - p.heartbeat_at;
+      return el("tr", { "data-pool": p.worker_pool_id },
+        el("td", {}, el("code", { text: p.worker_pool_id.slice(0, 12), title: p.worker_pool_id })),
+        el("td", { text: (p.host || "?") + " · " + (p.pid || "?") }),
+        el("td", { class: "r", text: p.concurrency }),
+        el("td", {}, ...(p.job_names || []).map((n) => el("span", { class: "tag", text: n }))),
+        el("td", { class: "r" }, stamp(p.started_at)),
+        el("td", { class: "r" + (age > 10 ? " stale" : "") }, stamp(p.heartbeat_at)));
+    }));
+  }
+
+  function renderBusy(busy) {
+    const tbody = $("busy").tBodies[0];
+    const list = busy || [];
+    $("total-busy").textContent = list.length;
+    if (list.length === 0) { emptyRow(tbody, 5, "no worker is busy"); return; }
+    tbody.replaceChildren(...list.map((w) => el("tr", { "data-worker": w.worker_id },
+      el("td", {}, el("code", { text: w.worker_id.slice(0, 12), title: w.worker_id })),
+      el("td", {}, el("code", { text: w.job_name }), " ", el("span", { class: "mono", text: w.job_id })),
+      el("td", { class: "args mono", text: w.args_json, title: w.args_json }),
+      el("td", { class: "r", text: duration(nowSec() - w.started_at) }),
+      el("td", {}, w.checkin ? el("span", {}, w.checkin, " ", el("small", { text: "(" + relative(w.checkin_at) + ")" }))
+        : "–"))));
+  }
+
+  const WHEN = { retry: "retry_at", scheduled: "run_at", dead: "died_at", queued: "t" };
+  const WHEN_LABEL = { retry: "retry at", scheduled: "runs", dead: "died", queued: "enqueued" };
+
+  function jobActions(tab, j) {
+    const when = j[WHEN[tab]];
+    const path = (verb) => verb + "/" + when + "/" + enc(j.id);
+    if (tab === "dead") {
+      return [
+        el("button", { class: "btn small", "data-action": "retry", text: "retry",
+          onclick: () => act(path("retry_dead_job"), "job queued again") }),
+        el("button", { class: "btn small danger", "data-action": "delete", text: "delete",
+          onclick: () => act(path("delete_dead_job"), "dead job deleted") }),
+      ];
+    }
+    if (tab === "retry") {
+      return [el("button", { class: "btn small danger", "data-action": "delete", text: "delete",
+        onclick: () => act(path("delete_retry_job"), "retry job deleted") })];
+    }
+    if (tab === "scheduled") {
+      return [el("button", { class: "btn small danger", "data-action": "delete", text: "delete",
+        onclick: () => act(path("delete_scheduled_job"), "scheduled job deleted") })];
+    }
+    return [];
+  }
+
+  function renderJobs(tab, data) {
+    const tbody = $("job-list").tBodies[0];
+    $("when-col").textContent = WHEN_LABEL[tab];
+    const jobs = (data && data.jobs) || [];
+    const count = (data && data.count) || 0;
+    state.counts[tab] = count;
+    const pages = Math.max(1, Math.ceil(count / PAGE_SIZE));
+    if (state.page[tab] > pages) state.page[tab] = pages;
+    $("page-info").textContent = "page " + state.page[tab] + " of " + pages + " · " + count + " jobs";
+    $("prev").disabled = state.page[tab] <= 1;
+    $("next").disabled = state.page[tab] >= pages;
+    $("dead-bulk").hidden = !(tab === "dead" && count > 0);
+    if (jobs.length === 0) { emptyRow(tbody, 7, "no " + (tab === "queued" ? "waiting" : tab) + " jobs"); return; }
+    tbody.replaceChildren(...jobs.map((j) => {
+      const args = argsText(j.args);
+      return el("tr", { "data-job-id": j.id, "data-job-name": j.name || "" },
+        el("td", {}, el("code", { text: j.name || "" })),
+        el("td", { class: "mono", text: j.id }),
+        el("td", { class: "args mono", text: args, title: args }),
+        el("td", { class: "r" }, stamp(j[WHEN[tab]])),
+        el("td", { class: "r", text: j.fails || 0 }),
+        el("td", { class: "err", text: j.err || "", title: j.err || "" }),
+        el("td", { class: "r" }, ...jobActions(tab, j)));
+    }));
+  }
+
+  function renderCounts() {
+    for (const t of ["retry", "scheduled", "dead"]) {
+      $("tab-" + t + "-count").textContent = state.counts[t];
+      $("total-" + t).textContent = state.counts[t];
+    }
+  }
+
+  // -- tabs and paging ------------------------------------------------------------------------
+  function selectTab(tab) {
+    state.tab = tab;
+    if (tab !== "queued") history.replaceState(null, "", "#" + tab);
+    $("tab-queued").hidden = !state.queuedName;
+    $("tab-queued-name").textContent = state.queuedName;
+    for (const b of document.querySelectorAll(".tabs [data-tab]")) {
+      b.setAttribute("aria-selected", String(b.dataset.tab === tab));
+    }
+    refresh();
+  }
+
+  function listPath(tab) {
+    const page = "?page=" + state.page[tab];
+    if (tab === "queued") return "queued_jobs/" + enc(state.queuedName) + page;
+    return tab + "_jobs" + page;
+  }
+
+  // -- the refresh loop ---------------------------------------------------------------------
+  async function refresh() {
+    clearTimeout(state.timer);
+    if (state.busy) { state.timer = setTimeout(refresh, 100); return; }
+    state.busy = true;
+    const tab = state.tab;
+    try {
+      const lists = ["retry", "scheduled", "dead"].filter((t) => t !== tab);
+      const [queues, locks, pools, busy, current, ...others] = await Promise.all([
+        getJSON("queues"), getJSON("locks"), getJSON("worker_pools"), getJSON("busy_workers"),
+        getJSON(listPath(tab)),
+        ...lists.map((t) => getJSON(t + "_jobs?page=1")),
+      ]);
+      lists.forEach((t, i) => { state.counts[t] = others[i].count; });
+      renderQueues(queues, locks);
+      renderPools(pools);
+      renderBusy(busy);
+      renderJobs(tab, current);
+      renderCounts();
+      const s = $("status");
+      s.className = "status";
+      s.textContent = "updated " + new Date().toLocaleTimeString();
+    } catch (e) {
+      const s = $("status");
+      s.className = "status error";
+      s.textContent = "cannot refresh: " + e.message;
+    } finally {
+      state.busy = false;
+      state.timer = setTimeout(refresh, REFRESH_MS);
+    }
+  }
+
+  // -- wiring -------------------------------------------------------------------------------------
+  for (const b of document.querySelectorAll(".tabs [data-tab]")) {
+    b.addEventListener("click", () => selectTab(b.dataset.tab));
+  }
+  $("prev").addEventListener("click", () => { state.page[state.tab] = Math.max(1, state.page[state.tab] - 1); refresh(); });
+  $("next").addEventListener("click", () => { state.page[state.tab] += 1; refresh(); });
+  $("retry-all").addEventListener("click", () => {
+    if (confirm("Queue every dead job again?")) act("retry_all_dead_jobs", "dead jobs queued again");
+  });
+  $("delete-all").addEventListener("click", () => {
+    if (confirm("Delete every dead job for good?")) act("delete_all_dead_jobs", "dead jobs deleted");
+  });
+
+  const initial = location.hash.slice(1);
+  selectTab(["retry", "scheduled", "dead"].includes(initial) ? initial : "retry");
+})();

@@ -1,0 +1,288 @@
+"""The web UI app through httpx (Starlette's TestClient) against a real redis-server.
+Parity with upstream's workwebui is in tests/interop/test_webui_interop.py."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from starlette.applications import Starlette
+
+from gowork_compat.job import Job
+from gowork_compat.keys import Keys
+from gowork_compat.webui import create_app, go_marshal_indent
+
+NOW = int(time.time())
+
+
+def job(name: str, jid: str, **extra: Any) -> Job:
+    return Job(name=name, id=jid, enqueued_at=NOW - 50, args={"to": "<a@b>"}, **extra)
+
+
+class TestClient:
+    """A blocking httpx client for an ASGI app (its own event loop; runs the app's lifespan)."""
+
+    __test__ = False
+
+    def __init__(self, app: Starlette) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.lifespan = app.router.lifespan_context(app)
+        self.loop.run_until_complete(self.lifespan.__aenter__())
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        self.http = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        return self.loop.run_until_complete(self.http.request(method, url, **kwargs))
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
+
+    def __enter__(self) -> TestClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.loop.run_until_complete(self.http.aclose())
+        self.loop.run_until_complete(self.lifespan.__aexit__(None, None, None))
+        self.loop.close()
+
+
+@pytest.fixture
+def app_client(redis_url: str, ns: str) -> Iterator[TestClient]:
+    with TestClient(create_app(redis_url, ns)) as c:
+        yield c
+
+
+@pytest.fixture
+def state(r: redis.Redis, ns: str) -> Keys:
+    k = Keys(ns)
+    r.sadd(k.known_jobs, "mail", "sms")
+    r.lpush(k.jobs("mail"), job("mail", "q1").encode())
+    r.zadd(k.dead, {job("mail", "d1", fails=1, last_err="boom", failed_at=NOW - 9).encode(): NOW - 9})
+    r.zadd(k.retry, {job("sms", "r1", fails=1, last_err="x", failed_at=NOW).encode(): NOW + 60})
+    r.zadd(k.scheduled, {job("sms", "s1").encode(): NOW + 600})
+    r.sadd(k.worker_pools, "pool1")
+    r.hset(k.heartbeat("pool1"), mapping={"heartbeat_at": NOW, "started_at": NOW - 10,
+                                          "job_names": "mail,sms", "concurrency": 2, "host": "h", "pid": 9,
+                                          "worker_ids": "w1,w2"})
+    r.hset(k.worker_observation("w2"), mapping={"job_name": "sms", "job_id": "x", "started_at": NOW,
+                                                "args": "{}"})
+    return k
+
+
+def test_go_marshal_indent_layout() -> None:
+    assert go_marshal_indent({"count": 0, "jobs": []}) == b'{\n\t"count": 0,\n\t"jobs": []\n}'
+    assert go_marshal_indent(None) == b"null"
+    got = go_marshal_indent([{"died_at": 1, "args": {"b": "<", "a": {}}, "x": [1, "]"]}])
+    assert got == (b'[\n\t{\n\t\t"died_at": 1,\n\t\t"args": {\n\t\t\t"a": {},\n\t\t\t"b": "\\u003c"\n\t\t},'
+                   b'\n\t\t"x": [\n\t\t\t1,\n\t\t\t"]"\n\t\t]\n\t}\n]')
+
+
+def test_get_routes(app_client: TestClient, state: Keys) -> None:
+    resp = app_client.get("/queues")
+    assert resp.status_code == 200
+    assert resp.headers["content-type"] == "application/json; charset=utf-8"
+    expected_latency = int(time.time()) - (NOW - 50)  # NOW is fixed at import time
+    assert resp.json() == [{"job_name": "mail", "count": 1, "latency": pytest.approx(expected_latency, abs=2)},
+                           {"job_name": "sms", "count": 0, "latency": 0}]
+    assert resp.content.startswith(b'[\n\t{\n\t\t"job_name": "mail",')
+    pools = app_client.get("/worker_pools").json()
+    assert pools[0]["worker_pool_id"] == "pool1" and pools[0]["worker_ids"] == ["w1", "w2"]
+    busy = app_client.get("/busy_workers").json()
+    assert [w["worker_id"] for w in busy] == ["w2"]
+    dead = app_client.get("/dead_jobs").json()
+    assert dead == {"count": 1, "jobs": [{"died_at": NOW - 9, "name": "mail", "id": "d1", "t": NOW - 50,
+                                          "args": {"to": "<a@b>"}, "fails": 1, "err": "boom",
+                                          "failed_at": NOW - 9}]}
+    assert app_client.get("/retry_jobs?page=1").json()["jobs"][0]["retry_at"] == NOW + 60
+    assert app_client.get("/scheduled_jobs?page=").json()["jobs"][0]["run_at"] == NOW + 600
+    assert app_client.get("/scheduled_jobs?page=2").json() == {"count": 1, "jobs": []}
+    assert app_client.get("/scheduled_jobs?page=0").json()["count"] == 1
+    locks = app_client.get("/locks").json()
+    assert [lk["job_name"] for lk in locks] == ["mail", "sms"]
+    queued = app_client.get("/queued_jobs/mail").json()
+    assert queued["count"] == 1 and queued["jobs"][0]["id"] == "q1"
+
+
+def test_busy_workers_null_when_idle(app_client: TestClient) -> None:
+    resp = app_client.get("/busy_workers")
+    assert resp.status_code == 200 and resp.content == b"null"
+    assert app_client.get("/queues").content == b"[]"
+
+
+def test_post_routes(app_client: TestClient, state: Keys, r: redis.Redis) -> None:
+    ok = {"status": "ok"}
+    resp = app_client.post(f"/retry_dead_job/{NOW - 9}/d1")
+    assert resp.status_code == 200 and resp.json() == ok
+    assert resp.content == b'{\n\t"status": "ok"\n}'
+    assert r.llen(state.jobs("mail")) == 2 and r.zcard(state.dead) == 0
+    r.zadd(state.dead, {job("mail", "d2").encode(): NOW - 5})
+    assert app_client.post(f"/delete_dead_job/{NOW - 5}/d2").json() == ok
+    r.zadd(state.dead, {job("mail", "d3").encode(): NOW - 5})
+    assert app_client.post("/retry_all_dead_jobs").json() == ok
+    assert r.llen(state.jobs("mail")) == 3
+    r.zadd(state.dead, {job("mail", "d4").encode(): NOW - 5})
+    assert app_client.post("/delete_all_dead_jobs").json() == ok
+    assert r.exists(state.dead) == 0
+    assert app_client.post(f"/delete_retry_job/{NOW + 60}/r1").json() == ok
+    assert app_client.post(f"/delete_scheduled_job/{NOW + 600}/s1").json() == ok
+    assert app_client.post("/pause/mail").json() == ok
+    assert r.get(state.paused("mail")) == b"1"
+    assert app_client.get("/locks").json()[0]["paused"] is True
+    assert app_client.post("/unpause/mail").json() == ok
+    assert not r.exists(state.paused("mail"))
+
+
+def test_not_found_jobs(app_client: TestClient, state: Keys, r: redis.Redis) -> None:
+    resp = app_client.post(f"/delete_dead_job/{NOW}/nope")
+    assert resp.status_code == 404 and resp.json() == {"error": "nothing deleted"}
+    resp = app_client.post(f"/retry_dead_job/{NOW}/nope")
+    assert resp.status_code == 404 and resp.json() == {"error": "nothing retried"}
+    r.zadd(state.dead, {job("stranger", "s").encode(): NOW - 1})
+    resp = app_client.post(f"/retry_dead_job/{NOW - 1}/s")
+    assert resp.status_code == 409 and resp.json() == {"error": "nothing retried"}
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("GET", "/dead_jobs?page=abc", 400),
+    ("GET", "/dead_jobs?page=-1", 400),
+    ("GET", "/retry_jobs?page=1.5", 400),
+    ("GET", "/scheduled_jobs?page=99999999999999999999999", 400),
+    ("GET", "/queued_jobs/mail?page=x", 400),
+    ("POST", "/delete_dead_job/12x/abc", 400),
+    ("POST", "/retry_dead_job/abc/abc", 400),
+    ("POST", "/delete_retry_job/99999999999999999999/abc", 400),
+    ("GET", "/nowhere", 404),
+    ("POST", "/delete_dead_job/12", 404),
+    ("GET", "/retry_all_dead_jobs", 405),
+    ("POST", "/queues", 405),
+])
+def test_bad_requests_get_json_errors(app_client: TestClient, method: str, path: str, status: int) -> None:
+    resp = app_client.request(method, path)
+    assert resp.status_code == status
+    assert resp.headers["content-type"].startswith("application/json")
+    assert isinstance(resp.json()["error"], str) and resp.json()["error"]
+
+
+def test_bad_data_is_a_json_500_without_trace(app_client: TestClient, r: redis.Redis, ns: str) -> None:
+    r.zadd(Keys(ns).dead, {b"[1,2]": 5})
+    resp = app_client.get("/dead_jobs")
+    assert resp.status_code == 500
+    body = resp.json()
+    assert set(body) == {"error"} and "Traceback" not in body["error"]
+
+
+def test_redis_down_is_503(ns: str) -> None:
+    from tests.conftest import free_port
+
+    app = create_app(f"redis://127.0.0.1:{free_port()}/0", ns)
+    with TestClient(app) as c:
+        resp = c.get("/queues")
+    assert resp.status_code == 503 and "redis unavailable" in resp.json()["error"]
+
+
+# -- cross-site protection -------------------------------------------------------------------
+@pytest.mark.parametrize("headers", [
+    {"origin": "http://evil.example"},
+    {"origin": "null"},
+    {"sec-fetch-site": "cross-site", "origin": "http://evil.example"},
+    {"sec-fetch-site": "same-site"},
+    {"referer": "http://evil.example/page"},
+    {"origin": "http://testserver.evil.example"},
+])
+def test_cross_site_posts_refused(app_client: TestClient, state: Keys, r: redis.Redis,
+                                  headers: dict[str, str]) -> None:
+    resp = app_client.post("/delete_all_dead_jobs", headers=headers)
+    assert resp.status_code == 403
+    assert resp.json()["error"].startswith("cross-site request refused")
+    assert r.zcard(state.dead) == 1
+    assert app_client.get("/dead_jobs", headers=headers).status_code == 200  # reads are fine
+
+
+@pytest.mark.parametrize("headers", [
+    {},
+    {"origin": "http://testserver"},
+    {"sec-fetch-site": "same-origin", "origin": "http://testserver"},
+    {"referer": "http://testserver/#dead"},
+    {"sec-fetch-site": "none"},
+])
+def test_same_site_posts_allowed(app_client: TestClient, state: Keys, headers: dict[str, str]) -> None:
+    assert app_client.post("/delete_all_dead_jobs", headers=headers).status_code == 200
+
+
+def test_allowed_origins(redis_url: str, ns: str) -> None:
+    app = create_app(redis_url, ns, allowed_origins=["https://admin.example.com"])
+    with TestClient(app) as c:
+        ok = c.post("/delete_all_dead_jobs",
+                    headers={"origin": "https://admin.example.com", "sec-fetch-site": "cross-site"})
+        assert ok.status_code == 200
+        other = c.post("/delete_all_dead_jobs", headers={"origin": "https://other.example.com"})
+        assert other.status_code == 403
+
+
+# -- basic auth ---------------------------------------------------------------------------------
+def basic(user: str, password: str) -> dict[str, str]:
+    return {"authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def test_basic_auth(redis_url: str, ns: str) -> None:
+    app = create_app(redis_url, ns, basic_auth=("admin", "s3cret"))
+    with TestClient(app) as c:
+        for path in ("/", "/queues", "/static/app.js"):
+            resp = c.get(path)
+            assert resp.status_code == 401
+            assert resp.headers["www-authenticate"].startswith('Basic realm="gowork"')
+            assert resp.json() == {"error": "authentication required"}
+        assert c.get("/queues", headers=basic("admin", "wrong")).status_code == 401
+        assert c.get("/queues", headers={"authorization": "Basic !!!"}).status_code == 401
+        assert c.get("/queues", headers={"authorization": "Bearer x"}).status_code == 401
+        assert c.get("/queues", headers=basic("admin", "s3cret")).status_code == 200
+        assert c.post("/delete_all_dead_jobs").status_code == 401  # auth before anything else
+
+
+# -- the page ------------------------------------------------------------------------------------
+def test_page_and_assets(app_client: TestClient) -> None:
+    page = app_client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert b"static/app.js" in page.content and b"http" not in page.content.split(b"<body>")[1]
+    js = app_client.get("/static/app.js")
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    assert b"innerHTML" not in js.content  # job data is rendered with textContent only
+    assert app_client.get("/static/app.css").status_code == 200
+    for resp in (page, js, app_client.get("/queues"), app_client.post("/x", headers={"origin": "http://e.vil"})):
+        assert resp.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in resp.headers["content-security-policy"]
+        assert resp.headers["x-content-type-options"] == "nosniff"
+    assert app_client.get("/static/../webui.py").status_code == 404
+
+
+def test_json_route_body_is_valid_json_with_escapes(app_client: TestClient, r: redis.Redis, ns: str) -> None:
+    k = Keys(ns)
+    weird = Job(name="n", id="i", enqueued_at=1, args={"s": 'quote " backslash \\ tab \t <&> \u2028 é'})
+    r.zadd(k.dead, {weird.encode(): 3})
+    resp = app_client.get("/dead_jobs")
+    assert json.loads(resp.content)["jobs"][0]["args"] == weird.args
+    assert b"\\u003c\\u0026\\u003e" in resp.content and b"\\u2028" in resp.content
+
+
+def test_serve_binds_loopback_by_default(monkeypatch: pytest.MonkeyPatch, redis_url: str, ns: str) -> None:
+    import uvicorn
+
+    from gowork_compat.webui import serve
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
+    app = create_app(redis_url, ns)
+    serve(app)
+    assert seen == {"app": app, "host": "127.0.0.1", "port": 5040}
+    serve(app, host="0.0.0.0", port=8080, log_level="warning")
+    assert seen["host"] == "0.0.0.0" and seen["port"] == 8080 and seen["log_level"] == "warning"

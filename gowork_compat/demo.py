@@ -5,7 +5,8 @@
 Starts its own redis-server on a free loopback port, a Go worker pool (the harness built
 from go-harness/, linked against the real gocraft/work) and a Python WorkerPool, then:
 Python enqueues jobs of every kind for Go, Go enqueues jobs for Python, a job failing in
-Go is retried and finished by Python, and both pools drain a shared queue. It prints what
+Go is retried and goes dead where the Python client sees it, and both pools drain a
+shared queue. It prints what
 each side received, then stops everything it started.
 """
 
@@ -175,7 +176,7 @@ def run_demo(harness: str) -> int:
         while time.monotonic() < deadline and not set(go_ids) <= {j.id for j in done_py}:
             time.sleep(0.05)
 
-        print("\n3. A job failing in Go goes dead; Python retries it through the client:")
+        print("\n3. A job failing in Go is retried, then dead; the Python client reads Go's dead set:")
         failing = enq.enqueue("charge_card", {"amount": 1999})
         go.wait(lambda e: e.get("event") == "job_end" and e.get("id") == failing.id
                 and e.get("result") == "error")

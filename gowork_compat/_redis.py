@@ -18,7 +18,10 @@ from .scripts import Script
 
 RedisLike = Union[str, "redis.Redis", "aredis.Redis"]
 
-__all__ = ["Call", "araw", "bulk", "pack", "RedisLike", "aexecute", "arun_script", "async_client", "execute", "run_script", "sync_client"]
+__all__ = [
+    "Call", "RedisLike", "aexecute", "araw", "arun_script", "async_client", "bulk", "execute", "pack",
+    "run_script", "sync_client",
+]
 
 _COPY_KWARGS = (
     "host", "port", "db", "username", "password", "path", "socket_timeout", "socket_connect_timeout",
@@ -71,10 +74,10 @@ def run_script(client: redis.Redis, script: Script, keys: Sequence[str], args: S
 
 async def arun_script(client: aredis.Redis, script: Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
     try:
-        return await client.evalsha(script.sha, len(keys), *keys, *args)  # type: ignore[misc]
+        return await client.evalsha(script.sha, len(keys), *keys, *args)
     except NoScriptError:
-        await client.script_load(script.source)  # type: ignore[no-untyped-call]
-        return await client.evalsha(script.sha, len(keys), *keys, *args)  # type: ignore[misc]
+        await client.script_load(script.source)
+        return await client.evalsha(script.sha, len(keys), *keys, *args)
 
 
 class Call:
@@ -111,7 +114,7 @@ def execute(client: redis.Redis, calls: Sequence[Call], transaction: bool = Fals
         c = calls[0]
         if c.script is not None:
             return [run_script(client, c.script, c.keys, c.args)]
-        return [client.execute_command(*c.args)]
+        return [client.execute_command(*c.args)]  # type: ignore[no-untyped-call]
     pipe = client.pipeline(transaction=transaction)
     for c in calls:
         _queue(pipe, c)
@@ -170,7 +173,7 @@ async def araw(client: aredis.Redis, commands: Sequence[bytes]) -> list[Any]:
     """Send pre-packed ``commands`` in one write and read their replies; an error reply
     is returned as its exception (not raised); a connection problem is raised."""
     pool = client.connection_pool
-    conn = await pool.get_connection()
+    conn = await pool.get_connection()  # type: ignore[no-untyped-call]
     try:
         await conn.send_packed_command(b"".join(commands), check_health=False)
         out: list[Any] = []

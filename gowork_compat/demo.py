@@ -28,7 +28,7 @@ from typing import IO, Any
 
 import redis
 
-from .client import Client
+from .client import Client, DeadJob
 from .enqueuer import Enqueuer
 from .job import Job
 from .pool import WorkerPool
@@ -85,6 +85,10 @@ class _GoWorker:
             except (OSError, subprocess.TimeoutExpired):
                 self.proc.kill()
                 self.proc.wait()
+
+
+def _started(job_id: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda e: e.get("event") == "job_start" and e.get("id") == job_id
 
 
 def _say(who: str, text: str) -> None:
@@ -161,7 +165,7 @@ def run_demo(harness: str) -> int:
         dup = enq.enqueue_unique("send_email", {"to": "carol@example.com"})
         _say("python", f"duplicate unique job refused: {dup is None}")
         for j in jobs:
-            ev = go.wait(lambda e, _id=j.id: e.get("event") == "job_start" and e.get("id") == _id)
+            ev = go.wait(_started(j.id))
             _say("go", f"ran {ev['name']} id={ev['id']} args={json.dumps(ev['args'])} unique={ev.get('unique')}")
 
         print("\n2. Go enqueues, Python runs:")
@@ -183,7 +187,7 @@ def run_demo(harness: str) -> int:
         _say("go", "charge_card failed once: retry in 1 s")
         client = Client(url, ns)
         deadline = time.monotonic() + 20
-        dead = []
+        dead: list[DeadJob] = []
         while time.monotonic() < deadline:
             dead, _ = client.dead_jobs(1)
             if dead:

@@ -44,8 +44,8 @@ from .worker import (
     JobType,
     _Step,
     decide_fate,
-    error_text,
     default_backoff,
+    error_text,
     middleware_step,
     run_chain,
     run_chain_in_thread,
@@ -542,7 +542,7 @@ class _Engine:
         replies = await araw(self.client, packed)
         for i, rep in enumerate(replies):
             if isinstance(rep, NoScriptError):  # Redis restarted or flushed: load and run again
-                await self.client.script_load(scripts[i].source)  # type: ignore[no-untyped-call]
+                await self.client.script_load(scripts[i].source)
                 (rep,) = await araw(self.client, [packed[i]])
                 replies[i] = rep
             if isinstance(rep, Exception):
@@ -663,11 +663,11 @@ class _Engine:
         if unique:
             replaced = await self.take_unique_keys(unique)
         now = int(time.time())
-        for job, raw, group, problem in jobs:
-            if job is None:
+        for maybe_job, raw, group, problem in jobs:
+            if maybe_job is None:
                 self.bury_malformed(raw, group, self.names[group - 1], problem, now)
                 continue
-            job = replaced.get(id(job), job)
+            job = replaced.get(id(maybe_job), maybe_job)
             wid = self.free_workers.pop()
             run = _Running(job, wid, group)
             self.running[wid] = run
@@ -876,8 +876,13 @@ class _Watchers:
             if n not in self.tasks:
                 t = asyncio.create_task(self._watch(n))
                 self.tasks[n] = t
-                t.add_done_callback(lambda _t, _n=n: self.tasks.pop(_n, None))
+                t.add_done_callback(self._forget(n))
         return len(self.tasks)
+
+    def _forget(self, name: str) -> Callable[[asyncio.Task[None]], None]:
+        def done(_t: asyncio.Task[None]) -> None:
+            self.tasks.pop(name, None)
+        return done
 
     def _client(self, name: str) -> aredis.Redis:
         c = self.clients.get(name)
@@ -896,9 +901,10 @@ class _Watchers:
         client = self._client(name)
         try:
             if name not in self.ids:
-                self.ids[name] = int(await client.client_id())  # type: ignore[no-untyped-call]
+                self.ids[name] = int(await client.client_id())
             while not e.closing.is_set():
-                got = await client.blmove(queue_key, queue_key, self.timeout, "RIGHT", "RIGHT")  # type: ignore[misc]
+                got = await client.blmove(
+                    queue_key, queue_key, self.timeout, "RIGHT", "RIGHT")  # type: ignore[arg-type]
                 if got is not None:
                     e.st.wake.set()
                     return

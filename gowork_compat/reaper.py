@@ -54,7 +54,7 @@ class Reaper:
     async def reap(self, client: aredis.Redis, now: int) -> ReapReport:
         k = self.keys
         report = ReapReport()
-        pools = [_s(p) or "" for p in await client.smembers(k.worker_pools)]  # type: ignore[misc]
+        pools = [_s(p) or "" for p in await client.smembers(k.worker_pools)]
         pools = [p for p in pools if p and p != self.own_pool_id]
         if not pools:
             return report
@@ -79,13 +79,13 @@ class Reaper:
                 job_types = [n for n in name_text.split(",") if n]
             else:
                 if known is None:
-                    known = sorted({*self.job_names, *(_s(n) or "" for n in await client.smembers(k.known_jobs))}  # type: ignore[misc]
+                    known = sorted({*self.job_names, *(_s(n) or "" for n in await client.smembers(k.known_jobs))}
                                    - {""})
                 job_types = known
             if job_types:
                 report.requeued += await self._requeue(client, pool_id, job_types)
                 await client.delete(k.heartbeat(pool_id))
-            await client.srem(k.worker_pools, pool_id)  # type: ignore[misc]
+            await client.srem(k.worker_pools, pool_id)
             lock_types = job_types or self.job_names
             if lock_types:
                 lock_keys = [x for n in lock_types for x in (k.lock(n), k.lock_info(n))]

@@ -34,10 +34,10 @@ Middleware = Callable[..., Any]
 MAX_PRIORITY = 100_000
 
 
-def default_backoff(job: Job, rng: random.Random = random._inst) -> int:  # type: ignore[attr-defined]
+def default_backoff(job: Job, rng: random.Random | None = None) -> int:
     """gocraft/work's default: fails**4 + 15 + rand(0..29) * (fails + 1) seconds."""
     f = job.fails
-    return f * f * f * f + 15 + rng.randrange(30) * (f + 1)
+    return f * f * f * f + 15 + (rng or random).randrange(30) * (f + 1)
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def _wants_context(fn: Callable[..., Any], plain_arity: int) -> bool:
 
 
 def _is_async(fn: Callable[..., Any]) -> bool:
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__)
 
 
 @dataclass

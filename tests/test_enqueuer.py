@@ -7,7 +7,7 @@ import pytest
 import redis
 import redis.asyncio as aredis
 
-from gowork_compat.enqueuer import AsyncEnqueuer, Enqueuer, EnqueuePlanner
+from gowork_compat.enqueuer import AsyncEnqueuer, EnqueuePlanner, Enqueuer
 from gowork_compat.keys import Keys, namespace_prefix
 
 

@@ -155,7 +155,8 @@ ROUND_TRIP_EXAMPLES = int(os.environ.get("GOWORK_ROUNDTRIP_EXAMPLES", "300"))
 
 @settings(max_examples=1, deadline=None, suppress_health_check=list(HealthCheck))
 @given(batch=st.lists(_args, min_size=ROUND_TRIP_EXAMPLES, max_size=ROUND_TRIP_EXAMPLES))
-def test_random_args_round_trip_through_go_worker(harness: Harness, redis_url: str, batch: list[dict[str, Any]]) -> None:
+def test_random_args_round_trip_through_go_worker(harness: Harness, redis_url: str,
+                                                  batch: list[dict[str, Any]]) -> None:
     """Random args from Python reach a Go handler exactly as Go decodes our bytes."""
     ns = f"rt-{time.monotonic_ns()}"
     enq = Enqueuer(redis_url, ns)
@@ -174,7 +175,7 @@ def test_python_refuses_bad_input_before_writing(redis_url: str, ns: str, r: red
         enq.enqueue("", {})
     with pytest.raises(TypeError, match="dict"):
         enq.enqueue("x", [1, 2])  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="NaN|nan|Inf|inf"):
+    with pytest.raises(ValueError, match=r"NaN|nan|Inf|inf"):
         enq.enqueue("x", {"f": float("nan")})
     with pytest.raises(ValueError, match=r"2\*\*53|precision|string"):
         enq.enqueue("x", {"id": 2**60})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -132,7 +134,8 @@ def test_python_failure_is_retried_by_go(harness: Harness, redis_url: str, ns: s
 
 def test_go_failure_is_retried_by_python(harness: Harness, redis_url: str, ns: str, r: redis.Redis) -> None:
     (resp,) = harness.enqueue([{"method": "Enqueue", "name": "gflaky", "args": {"y": "z"}}])
-    cfg = {"concurrency": 1, "jobs": {"gflaky": {"backoff_seconds": 1, "behavior": {"kind": "fail", "error": "go says no"}}}}
+    cfg = {"concurrency": 1,
+           "jobs": {"gflaky": {"backoff_seconds": 1, "behavior": {"kind": "fail", "error": "go says no"}}}}
     with harness.start_worker(cfg) as w:
         w.wait_for(lambda e: e.get("event") == "job_end")
         until(lambda: r.zcard(Keys(ns).retry) == 1, what="Go's retry entry")
@@ -204,7 +207,8 @@ def test_kill9_python_pool_go_reaper_requeues(harness: Harness, redis_url: str, 
                                               redis_server: RedisServer) -> None:
     enq = Enqueuer(redis_url, ns)
     jobs = [enq.enqueue("slow", {"i": i}) for i in range(4)]
-    cfg = {"concurrency": 4, "jobs": {"slow": {"max_concurrency": 10, "behavior": {"kind": "sleep", "sleep_ms": 60_000}}}}
+    cfg = {"concurrency": 4,
+           "jobs": {"slow": {"max_concurrency": 10, "behavior": {"kind": "sleep", "sleep_ms": 60_000}}}}
     with harness.start_python_worker(cfg) as py:
         py.wait_for(lambda e: e.get("event") == "job_start")
         until(lambda: int(r.get(Keys(ns).lock("slow")) or 0) == 4, what="4 jobs in progress")
@@ -225,7 +229,8 @@ def test_kill9_python_pool_go_reaper_requeues(harness: Harness, redis_url: str, 
 
 def test_kill9_go_pool_python_reaper_requeues(harness: Harness, redis_url: str, ns: str, r: redis.Redis) -> None:
     resp = harness.enqueue([{"method": "Enqueue", "name": "gslow", "args": {"i": i}} for i in range(3)])
-    cfg = {"concurrency": 3, "jobs": {"gslow": {"max_concurrency": 5, "behavior": {"kind": "sleep", "sleep_ms": 60_000}}}}
+    cfg = {"concurrency": 3,
+           "jobs": {"gslow": {"max_concurrency": 5, "behavior": {"kind": "sleep", "sleep_ms": 60_000}}}}
     k = Keys(ns)
     with harness.start_worker(cfg) as w:
         until(lambda: len(w.events("job_start")) == 3, what="3 Go jobs running")
@@ -281,7 +286,7 @@ def test_max_concurrency_one_is_shared_by_go_and_python(harness: Harness, redis_
     spans = sorted(go_spans + rec.spans)
     assert len(spans) == 8
     assert go_spans and rec.spans, "both pools ran some"
-    for (_, end), (start, _) in zip(spans, spans[1:]):
+    for (_, end), (start, _) in itertools.pairwise(spans):
         assert start >= end, "two 'solo' jobs ran at once"
     assert_clean(r, ns, "solo")
 
@@ -354,9 +359,9 @@ def test_go_client_sees_python_pool(harness: Harness, redis_url: str, ns: str, r
             assert hb["worker_pool_id"] == pool.pool_id
             assert hb["job_names"] == ["busy", "other"] and hb["concurrency"] == 3
             assert hb["worker_ids"] == pool.worker_ids
-            import os
             assert hb["pid"] == os.getpid() and hb["host"]
-            validate("heartbeat", {k.decode(): v.decode() for k, v in r.hgetall(Keys(ns).heartbeat(pool.pool_id)).items()})
+            beat = r.hgetall(Keys(ns).heartbeat(pool.pool_id))
+            validate("heartbeat", {k.decode(): v.decode() for k, v in beat.items()})
 
             def busy_obs() -> Any:
                 obs = harness.client("WorkerObservations")["result"]

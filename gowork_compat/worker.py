@@ -138,6 +138,10 @@ def starts_sync(middleware: list[_Step], jt: JobType) -> bool:
 def run_chain_in_thread(job: Job, ctx: Any, middleware: list[_Step], jt: JobType,
                         loop: asyncio.AbstractEventLoop, executor: Executor) -> None:
     """Run the chain from a worker thread (its async steps go to ``loop``)."""
+    if not middleware:  # the common case, without building the chain
+        st = jt.step
+        _raise_returned(st.fn(ctx, job) if st.with_ctx else st.fn(job))
+        return
     _chain(job, ctx, middleware, jt, loop, executor)[0](0)
 
 
@@ -151,6 +155,10 @@ async def run_chain(
 ) -> None:
     """Run middleware then the handler on the event loop; an exception (or a returned
     exception) is the job's failure."""
+    if not middleware and jt.step.is_async:
+        st = jt.step
+        _raise_returned(await (st.fn(ctx, job) if st.with_ctx else st.fn(job)))
+        return
     await _chain(job, ctx, middleware, jt, loop, executor)[1](0)
 
 

@@ -217,7 +217,7 @@ class WorkerProcess:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.kill()
+        self.stop(timeout=15)  # graceful (acknowledgements land), SIGKILL when it hangs
         self._reader.join(5)
         self._stderr.close()
         os.unlink(self._stderr.name)

@@ -1,0 +1,772 @@
+"""JSON exactly as Go's ``encoding/json`` writes it, and Go-like JSON reading.
+
+Pure functions, no I/O.
+
+:func:`dumps` returns the bytes ``json.Marshal`` produces for the Go value a Python value
+becomes as ``interface{}`` (``newline=True``: the bytes of ``json.NewEncoder(w).Encode``).
+The reference is Go 1.26's encoding/json (v1, the default without GOEXPERIMENT=jsonv2):
+
+* objects: keys sorted byte-wise on their UTF-8 form (= code-point order);
+* strings: ``"`` and ``\\`` backslash-escaped; ``\\b \\f \\n \\r \\t`` short escapes (Go >= 1.22;
+  older Go wrote ``\\u0008``/``\\u000c``); other bytes < 0x20 as ``\\u00XX`` with lower-case hex;
+  ``< > &`` as ``\\u003c \\u003e \\u0026``; U+2028/U+2029 as ``\\u2028``/``\\u2029``; everything
+  else (DEL included) as raw UTF-8;
+* lone surrogates in a ``str``: each one stands for the three invalid UTF-8 bytes that the
+  ``surrogatepass`` codec produces; Go's decoder turns every invalid byte into U+FFFD, so a
+  lone surrogate is written as three raw U+FFFD characters. That is what a Go worker sees
+  after decoding and what it re-marshals (e.g. when it recomputes a unique-job key);
+  should two object keys become equal that way, the value of the key that sorts last wins,
+  as when Go decodes the sorted text;
+* float64 in ES6 style: shortest round-trip digits, positional unless
+  ``abs < 1e-6 or abs >= 1e21`` (then ``1e-7``, ``1.5e+21``); ``1.0`` -> ``1``,
+  ``-0.0`` -> ``-0``; NaN and infinities are errors;
+* int: plain digits, any size (what Marshal does for int64/uint64). Note that a Go worker
+  decodes every JSON number into float64: :func:`check_args` guards enqueue args.
+
+Speed: values made of dicts, lists, strings, ints, bools, None and "ordinary" floats
+(non-integral, 1e-4 <= abs < 1e16, whose ``repr`` is already Go's text) are encoded by
+orjson (or the C encoder of the stdlib ``json`` when orjson is missing) and fixed up for
+``< > &`` and U+2028/9; anything else goes through a pure-Python encoder.
+
+:func:`loads` decodes like Go where Go is stricter or different (invalid UTF-8 byte ->
+U+FFFD, lone ``\\uD800`` escape -> U+FFFD, NaN/Infinity and numbers beyond float64's range
+rejected, the integer ``-0`` read as the float -0.0 that Go writes back as ``-0``) but keeps
+other integers as exact Python ints. For anything Go's Marshal writes,
+``dumps(loads(go_bytes)) == go_bytes``.
+
+The encoders are checked against the pure one at import time (:func:`_self_test`); an
+engine whose output differs (say, another orjson release) is simply not used.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+__all__ = [
+    "MAX_SAFE_INT",
+    "GoJSONError",
+    "InvalidArgsError",
+    "NegZeroLiteral",
+    "OutOfRange",
+    "check_args",
+    "dumps",
+    "find_out_of_range",
+    "go_format_float",
+    "go_sprint",
+    "loads",
+    "loads_members",
+]
+
+try:  # pragma: no cover - depends on the environment
+    import orjson as _orjson
+except ImportError:  # pragma: no cover
+    _orjson = None  # type: ignore[assignment]
+
+#: Largest magnitude of an int that survives Go's float64 decoding of JSON numbers exactly
+#: (together with all smaller ones).
+MAX_SAFE_INT: Final = 2**53
+
+
+class GoJSONError(ValueError):
+    """A value Go's encoding/json cannot encode, or JSON text it cannot decode."""
+
+
+class InvalidArgsError(GoJSONError):
+    """Job args that cannot be handed to Go workers unchanged."""
+
+
+class _Unsupported(Exception):
+    """Internal: the pure encoder met something it cannot encode (located afterwards)."""
+
+
+# --------------------------------------------------------------------------- strings
+
+# Characters that may be copied into a Go JSON string as they are.
+_plain_str: Final = re.compile(r'[^\x00-\x1f"\\<>&\u2028\u2029\ud800-\udfff]*').fullmatch
+_surrogate: Final = re.compile(r"[\ud800-\udfff]")
+_THREE_FFFD: Final = "\ufffd" * 3
+_basestring: Callable[[str], str] = json.encoder.encode_basestring
+
+
+def _sanitize(s: str) -> str:
+    """Lone surrogates -> three U+FFFD each (Go's view of the surrogatepass bytes)."""
+    return _surrogate.sub(_THREE_FFFD, s)
+
+
+def _quote_slow(s: str) -> str:
+    if _surrogate.search(s) is not None:
+        s = _sanitize(s)
+    # The stdlib escaper writes " \ \b \f \n \r \t and \u00xx (lower-case) for other
+    # control characters, as Go does; it leaves < > & U+2028 U+2029 alone.
+    r = _basestring(s)
+    if "<" in r:
+        r = r.replace("<", "\\u003c")
+    if ">" in r:
+        r = r.replace(">", "\\u003e")
+    if "&" in r:
+        r = r.replace("&", "\\u0026")
+    if "\u2028" in r:
+        r = r.replace("\u2028", "\\u2028")
+    if "\u2029" in r:
+        r = r.replace("\u2029", "\\u2029")
+    return r
+
+
+def _quote(s: str) -> str:
+    """``s`` as a Go JSON string literal (escapeHTML on, as json.Marshal)."""
+    if (s.isalnum() and s.isascii()) or _plain_str(s) is not None:
+        return '"' + s + '"'
+    return _quote_slow(s)
+
+
+# --------------------------------------------------------------------------- floats
+
+_float_repr: Final = float.__repr__
+_int_repr: Final = int.__repr__
+
+
+def _decompose(f: float) -> tuple[bool, str, int]:
+    """(negative, shortest digits without leading/trailing zeros, dp) with
+    abs(f) == 0.<digits> * 10**dp; zero gives ("", 0)."""
+    r = _float_repr(f)
+    neg = r[0] == "-"
+    if neg:
+        r = r[1:]
+    mant, _, e = r.partition("e")
+    ip, _, fp = mant.partition(".")
+    digits = ip + fp
+    dp = len(ip) + (int(e) if e else 0)
+    stripped = digits.lstrip("0")
+    dp -= len(digits) - len(stripped)
+    digits = stripped.rstrip("0")
+    if not digits:
+        dp = 0
+    return neg, digits, dp
+
+
+def _fmt_e(neg: bool, digits: str, dp: int, min_exp_digits: int = 2) -> str:
+    """strconv 'e' format with shortest digits: d[.ddd]e±XX."""
+    if not digits:
+        digits, dp = "0", 1
+    exp = dp - 1
+    m = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    sign = "-" if exp < 0 else "+"
+    es = str(abs(exp)).rjust(min_exp_digits, "0")
+    return ("-" if neg else "") + m + "e" + sign + es
+
+
+def _fmt_f(neg: bool, digits: str, dp: int) -> str:
+    """strconv 'f' format with shortest digits (precision -1)."""
+    if not digits:
+        s = "0"
+    elif dp <= 0:
+        s = "0." + "0" * (-dp) + digits
+    elif dp >= len(digits):
+        s = digits + "0" * (dp - len(digits))
+    else:
+        s = digits[:dp] + "." + digits[dp:]
+    return ("-" if neg else "") + s
+
+
+def go_format_float(f: float) -> str:
+    """A float64 as Go's json.Marshal writes it. Raises GoJSONError for NaN/Inf."""
+    r = _float_repr(f)
+    if "e" not in r:
+        if r[-1] == "n" or r[-1] == "f":  # nan, inf, -inf
+            raise GoJSONError(f"json: unsupported value: {_go_nonfinite(f)}")
+        # repr is positional for 1e-4 <= abs < 1e16: Go's 'f' form but for a trailing ".0"
+        if r[-2:] == ".0":
+            return r[:-2]
+        return r
+    a = abs(f)
+    neg, digits, dp = _decompose(f)
+    if a < 1e-6 or a >= 1e21:
+        # Go: strconv 'e' (at least two exponent digits), then "e-0X" cleaned to "e-X"
+        return _fmt_e(neg, digits, dp, 2 if dp - 1 >= 0 else 1)
+    return _fmt_f(neg, digits, dp)
+
+
+def _go_nonfinite(f: float) -> str:
+    if f != f:
+        return "NaN"
+    return "+Inf" if f > 0 else "-Inf"
+
+
+def _go_fmt_v_float(f: float) -> str:
+    """fmt's %v of a float64: strconv 'g' with shortest digits, i.e. exponent form
+    (two-digit minimum exponent) when the decimal exponent is < -4 or >= 6."""
+    if f != f or f in (float("inf"), float("-inf")):
+        return _go_nonfinite(f)
+    neg, digits, dp = _decompose(f)
+    if not digits:
+        return "-0" if neg else "0"
+    exp = dp - 1
+    if exp < -4 or exp >= 6:
+        return _fmt_e(neg, digits, dp, 2)
+    return _fmt_f(neg, digits, dp)
+
+
+def go_sprint(value: Any) -> str:
+    """``fmt.Sprintf("%v", v)`` for the Go value a decoded JSON value is (numbers as
+    float64, objects as map[string]interface{}, arrays as []interface{})."""
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        try:
+            return _go_fmt_v_float(float(value))
+        except OverflowError:
+            return "+Inf" if value > 0 else "-Inf"
+    if isinstance(value, float):
+        return _go_fmt_v_float(value)
+    if isinstance(value, Mapping):
+        items = sorted((str(k), v) for k, v in value.items())
+        return "map[" + " ".join(k + ":" + go_sprint(v) for k, v in items) + "]"
+    if isinstance(value, (list, tuple)):
+        return "[" + " ".join(go_sprint(v) for v in value) + "]"
+    return str(value)
+
+
+# --------------------------------------------------------------------------- pure encoder
+
+def _enc(v: Any) -> str:
+    t = type(v)
+    if t is str:
+        return _quote(v)
+    if t is int:
+        return _int_repr(v)
+    if t is float:
+        return go_format_float(v)
+    if t is bool:
+        return "true" if v else "false"
+    if v is None:
+        return "null"
+    if t is dict:
+        return _enc_dict(v)
+    if t is list or t is tuple:
+        return _enc_list(v)
+    # subclasses
+    if isinstance(v, bool):  # pragma: no cover - bool cannot be subclassed
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return _quote(v)
+    if isinstance(v, int):
+        return _int_repr(v)
+    if isinstance(v, float):
+        return go_format_float(v)
+    if isinstance(v, dict):
+        return _enc_dict(v)
+    if isinstance(v, (list, tuple)):
+        return _enc_list(v)
+    raise _Unsupported
+
+
+def _enc_list(v: list[Any] | tuple[Any, ...]) -> str:
+    if not v:
+        return "[]"
+    return "[" + ",".join([_enc(x) for x in v]) + "]"
+
+
+def _enc_dict(d: dict[Any, Any]) -> str:
+    if not d:
+        return "{}"
+    try:
+        keys = sorted(d)
+    except TypeError:
+        raise _Unsupported from None
+    out: list[str] = []
+    for k in keys:
+        if not isinstance(k, str):
+            raise _Unsupported
+        if _plain_str(k) is not None:
+            qk = '"' + k + '"'
+        else:
+            if _surrogate.search(k) is not None:
+                return _enc_dict_sanitized(d, keys)
+            qk = _quote_slow(k)
+        out.append(qk + ":" + _enc(d[k]))
+    return "{" + ",".join(out) + "}"
+
+
+def _enc_dict_sanitized(d: dict[Any, Any], keys: list[str]) -> str:
+    clean: dict[str, Any] = {}
+    for k in keys:  # ascending original order: the last of colliding keys wins
+        clean[_sanitize(k)] = d[k]
+    return _enc_dict(clean)
+
+
+def _fmt_key(k: Any) -> str:
+    if isinstance(k, str):
+        return "[" + json.dumps(k, ensure_ascii=False) + "]"
+    return "[" + repr(k) + "]"
+
+
+def _locate(v: Any, path: str, depth: int = 0) -> str | None:
+    """Why ``v`` cannot be encoded, prefixed by its path; None when it can."""
+    if depth > 10000:
+        return f"{path}: nested too deeply (or cyclic)"
+    if v is None or isinstance(v, (str, bool, int)):
+        return None
+    if isinstance(v, float):
+        if v != v or v in (float("inf"), float("-inf")):
+            return f"{path}: json: unsupported value: {_go_nonfinite(v)}"
+        return None
+    if isinstance(v, dict):
+        for k, x in v.items():
+            if not isinstance(k, str):
+                return f"{path}: key {k!r} is a {type(k).__name__}, JSON object keys must be str"
+            bad = _locate(x, path + _fmt_key(k), depth + 1)
+            if bad is not None:
+                return bad
+        return None
+    if isinstance(v, (list, tuple)):
+        for i, x in enumerate(v):
+            bad = _locate(x, f"{path}[{i}]", depth + 1)
+            if bad is not None:
+                return bad
+        return None
+    return f"{path}: unsupported type {type(v).__module__}.{type(v).__qualname__}" \
+        if type(v).__module__ != "builtins" else f"{path}: unsupported type {type(v).__name__}"
+
+
+def _pure(value: Any, root: str) -> str:
+    try:
+        return _enc(value)
+    except (_Unsupported, GoJSONError, RecursionError, ValueError) as exc:
+        try:
+            where = _locate(value, root)
+        except RecursionError:
+            where = f"{root}: nested too deeply (or cyclic)"
+        if where is None:  # e.g. an int too large for str()
+            where = f"{root}: {exc}"
+        raise GoJSONError(where) from None
+
+
+# --------------------------------------------------------------------------- fast path
+
+def _fast_ok(v: Any) -> bool:
+    """True when ``v`` (dict or list) holds only exact dict/list/str/int/bool/None and
+    floats whose repr is Go's text; the C encoders then write Go's bytes but for the
+    HTML / U+2028 escapes fixed afterwards."""
+    if type(v) is dict:
+        for k, x in v.items():
+            if type(k) is not str:
+                return False
+            tx = type(x)
+            if tx is str or tx is int or tx is bool or x is None:
+                continue
+            if tx is float:
+                if (1e-4 <= x < 1e16 or -1e16 < x <= -1e-4) and not x.is_integer():
+                    continue
+                return False
+            if (tx is dict or tx is list) and _fast_ok(x):
+                continue
+            return False
+        return True
+    for x in v:
+        tx = type(x)
+        if tx is str or tx is int or tx is bool or x is None:
+            continue
+        if tx is float:
+            if (1e-4 <= x < 1e16 or -1e16 < x <= -1e-4) and not x.is_integer():
+                continue
+            return False
+        if (tx is dict or tx is list) and _fast_ok(x):
+            continue
+        return False
+    return True
+
+
+def _fix_html_b(out: bytes) -> bytes:
+    """Go's escapes for < > & U+2028 U+2029 in C-encoder output. Outside strings a JSON
+    text has none of these bytes, so replacing them anywhere is safe."""
+    if len(out.translate(None, b"<>&")) != len(out):
+        out = out.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026")
+    if not out.isascii() and b"\xe2\x80" in out:
+        out = out.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
+    return out
+
+
+_std_encode: Final = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False, check_circular=False,
+).encode
+
+
+def _engine_std(value: Any) -> bytes | None:
+    try:
+        s = _std_encode(value)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    try:
+        out = s.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        return None
+    return _fix_html_b(out)
+
+
+_ORJSON_OPTS: Final = 0 if _orjson is None else _orjson.OPT_SORT_KEYS
+
+
+def _engine_orjson(value: Any) -> bytes | None:
+    try:
+        out: bytes = _orjson.dumps(value, option=_ORJSON_OPTS)
+    except (TypeError, ValueError):  # int beyond 64 bits, surrogates, recursion, ...
+        return None
+    return _fix_html_b(out)
+
+
+def _self_test(engine: Callable[[Any], bytes | None]) -> bool:
+    """Check an engine against the pure encoder on the things the fast path relies on."""
+    samples: list[Any] = [
+        {"b": 1, "a": [True, False, None], "\uffff": "\U00010000", "é": "", "B": {}},
+        {"s": "\x00\x01\x08\x09\x0a\x0b\x0c\x0d\x1a\x1f\x7f\"\\/<>&\u2028\u2029é😀"},
+        [0.5, -0.25, 1.5e-4, 0.0001234, 123456.789, 1e15 + 0.5, -9007199254740.993, 0.1, 2.5e-4],
+        [-(2**63), 2**64 - 1, 0, -1, []],
+    ]
+    try:
+        for s in samples:
+            if engine(s) != _pure(s, "value").encode("utf-8"):
+                return False
+    except Exception:  # pragma: no cover - a broken engine is simply not used
+        return False
+    return True
+
+
+_engine: Callable[[Any], bytes | None] | None = None
+if _orjson is not None and _self_test(_engine_orjson):
+    _engine = _engine_orjson
+elif _self_test(_engine_std):  # pragma: no cover - orjson present here
+    _engine = _engine_std
+
+
+_use_orjson: Final = _engine is _engine_orjson
+_orjson_dumps: Final = None if _orjson is None else _orjson.dumps
+
+
+def _fast_ok_safe(value: Any) -> bool:
+    try:
+        return _fast_ok(value)
+    except RecursionError:  # cyclic or very deep: the pure encoder words the error
+        return False
+
+
+def _encode_value(value: Any, root: str) -> bytes:
+    t = type(value)
+    if (t is dict or t is list) and _engine is not None and _fast_ok_safe(value):
+        if _use_orjson:
+            try:
+                out: bytes = _orjson_dumps(value, option=_ORJSON_OPTS)
+            except (TypeError, ValueError):  # int beyond 64 bits, surrogates, ...
+                pass
+            else:
+                if len(out.translate(None, b"<>&")) == len(out) and (out.isascii() or b"\xe2\x80" not in out):
+                    return out
+                return _fix_html_b(out)
+        else:
+            res = _engine(value)
+            if res is not None:
+                return res
+    return _pure(value, root).encode("utf-8")
+
+
+def dumps(value: Any, *, newline: bool = False) -> bytes:
+    """Go's ``json.Marshal`` bytes of ``value`` (``newline``: ``json.Encoder.Encode``'s).
+
+    Raises :class:`GoJSONError` naming the path of the first value Go cannot encode
+    (NaN/Inf, types other than dict/list/tuple/str/int/float/bool/None, non-str keys).
+    """
+    out = _encode_value(value, "value")
+    return out + b"\n" if newline else out
+
+
+# --------------------------------------------------------------------------- check_args
+
+_BIG_INT_HINT: Final = (
+    "a Go worker decodes JSON numbers into float64 and would see {seen}; pass it as a string "
+    "(or allow_big_ints=True to write it anyway)"
+)
+
+
+def _check_value(v: Any, path: str, allow_big_ints: bool, depth: int) -> None:
+    if depth > 10000:
+        raise InvalidArgsError(f"{path}: nested too deeply (or cyclic)")
+    if v is None or isinstance(v, (str, bool)):
+        return
+    if isinstance(v, int):
+        if not allow_big_ints and not -MAX_SAFE_INT <= v <= MAX_SAFE_INT:
+            try:
+                seen = go_format_float(float(v))
+            except OverflowError:
+                seen = "a decoding error (out of float64 range)"
+            raise InvalidArgsError(
+                f"{path}: int {v} is outside ±2**53; " + _BIG_INT_HINT.format(seen=seen))
+        return
+    if isinstance(v, float):
+        if v != v or v in (float("inf"), float("-inf")):
+            raise InvalidArgsError(f"{path}: {_go_nonfinite(v)} cannot be written as JSON "
+                                   "(Go: json: unsupported value)")
+        return
+    if isinstance(v, dict):
+        for k, x in v.items():
+            if not isinstance(k, str):
+                raise InvalidArgsError(
+                    f"{path}: key {k!r} is a {type(k).__name__}, JSON object keys must be str")
+            _check_value(x, path + _fmt_key(k), allow_big_ints, depth + 1)
+        return
+    if isinstance(v, (list, tuple)):
+        for i, x in enumerate(v):
+            _check_value(x, f"{path}[{i}]", allow_big_ints, depth + 1)
+        return
+    raise InvalidArgsError(f"{path}: unsupported type {type(v).__name__} (JSON-able values are dict, "
+                           "list, tuple, str, int, float, bool and None)")
+
+
+def check_args(args: Mapping[str, Any] | None, *, allow_big_ints: bool = False) -> None:
+    """Validate enqueue args before anything is written.
+
+    ``args`` must be None or a mapping with str keys whose values are JSON-able by
+    :func:`dumps` (nested objects must be dicts); floats must be finite; ints must be
+    within ±2**53 unless ``allow_big_ints`` (a Go worker would silently see a different
+    number). ``bool`` is not an int here. Raises :class:`InvalidArgsError`.
+    """
+    if args is None:
+        return
+    if not isinstance(args, Mapping):
+        raise InvalidArgsError(f"args must be a dict with str keys (or None), not {type(args).__name__}")
+    lo = -MAX_SAFE_INT
+    hi = MAX_SAFE_INT
+    try:
+        for k, v in args.items():
+            if type(k) is not str and not isinstance(k, str):
+                raise InvalidArgsError(
+                    f"args: key {k!r} is a {type(k).__name__}, JSON object keys must be str")
+            t = type(v)
+            if t is str or t is bool or v is None:
+                continue
+            if t is int:
+                if allow_big_ints or lo <= v <= hi:
+                    continue
+            elif t is float:
+                if v - v == 0.0:  # finite
+                    continue
+            _check_value(v, "args" + _fmt_key(k), allow_big_ints, 1)
+    except RecursionError:
+        raise InvalidArgsError("args: nested too deeply (or cyclic)") from None
+
+
+# --------------------------------------------------------------------------- loads
+
+def _per_byte_replace(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):  # pragma: no cover
+        raise exc
+    return "\ufffd" * (exc.end - exc.start), exc.end
+
+
+_ERRORS: Final = "gowork_compat.gojson.per_byte_replace"
+codecs.register_error(_ERRORS, _per_byte_replace)
+
+# For _plain_numbers: digits -> "0", fraction/exponent marks -> ".", the bytes that can
+# precede a value -> ":", "-" stays, everything else -> "x"; JSON whitespace is deleted.
+_NUM_TABLE: Final = bytes(
+    0x30 if 0x30 <= i <= 0x39 else 0x2E if i in b".eE" else 0x3A if i in b":,[" else 0x2D if i == 0x2D
+    else 0x78 for i in range(256))
+_NINETEEN_DIGITS: Final = b"0" * 19
+
+
+def _plain_numbers(data: bytes) -> bool:
+    """False when ``data`` may hold an integer literal of 19+ digits (beyond int64 for the
+    C decoder) or the integer literal ``-0`` (which Go reads as float64 -0). Cheap; false
+    alarms (e.g. inside strings) only cost the slower exact path."""
+    m = data.translate(_NUM_TABLE, b" \t\r\n")
+    if _NINETEEN_DIGITS in m:
+        return False
+    if m[:2] == b"-0" and m[2:3] not in (b"0", b"."):
+        return False
+    i = m.find(b":-0")
+    while i >= 0:
+        if m[i + 3:i + 4] not in (b"0", b"."):
+            return False
+        i = m.find(b":-0", i + 3)
+    return True
+
+_surrogate_escape: Final = re.compile(rb"\\u[dD][89a-fA-F]").search
+
+
+def _reject_constant(name: str) -> Any:
+    raise GoJSONError(f"invalid character {name[0]!r} looking for beginning of value")
+
+
+def _parse_float(text: str) -> float:
+    f = float(text)
+    if f in (float("inf"), float("-inf")):
+        raise GoJSONError(f"number {text} is out of float64 range")
+    return f
+
+
+def _unsurrogate(v: Any) -> Any:
+    """Lone surrogates from \\uD800-style escapes -> one U+FFFD each (Go's decoder)."""
+    if isinstance(v, str):
+        return _surrogate.sub("\ufffd", v)
+    if isinstance(v, dict):
+        return {_surrogate.sub("\ufffd", k): _unsurrogate(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_unsurrogate(x) for x in v]
+    return v
+
+
+def _parse_int(text: str) -> int | float:
+    if text == "-0":
+        return -0.0
+    n = int(text)
+    if len(text) > 308 and _beyond_float64(n):
+        raise GoJSONError(f"number {text} is out of float64 range")
+    return n
+
+
+def _beyond_float64(n: int) -> bool:
+    """Go decodes every number of an interface{} as float64 and refuses this one."""
+    try:
+        float(n)
+    except OverflowError:
+        return True
+    return False
+
+
+_std_decoder: Final = json.JSONDecoder(parse_float=_parse_float, parse_int=_parse_int,
+                                          parse_constant=_reject_constant)
+
+
+def _slow_loads(data: bytes) -> Any:
+    text = data.decode("utf-8", _ERRORS)
+    try:
+        value = _std_decoder.decode(text)
+    except GoJSONError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise GoJSONError(f"invalid JSON: {exc}") from None
+    if _surrogate_escape(data) is not None:
+        value = _unsurrogate(value)
+    return value
+
+
+def loads(data: bytes | bytearray | memoryview | str) -> Any:
+    """Decode JSON text for the Python side: Go's rules for what is valid and for broken
+    text inside strings, exact Python ints for integer literals (but ``-0``, which Go
+    reads as the float -0 and writes back as ``-0``, gives ``-0.0``). Raises GoJSONError."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    elif not isinstance(data, bytes):
+        data = bytes(data)
+    return _loads_bytes(data, _plain_numbers(data))
+
+
+def _loads_bytes(data: bytes, plain_numbers: bool) -> Any:
+    if plain_numbers and _orjson is not None:
+        try:
+            return _orjson.loads(data)
+        except _orjson.JSONDecodeError:
+            pass  # decide (and word the error) below
+    return _slow_loads(data)
+
+
+# --------------------------------------------------------------------------- member-wise decoding
+
+class _Pairs(list[tuple[str, Any]]):
+    """An object's members in text order (repeats kept)."""
+
+
+class NegZeroLiteral(float):
+    """The integer literal ``-0`` as a top-level member value of :func:`loads_members`
+    (Go reads it as 0 into an int64 field, as float64 -0 into interface{})."""
+
+
+class OutOfRange:
+    """A number literal beyond float64's range, as read by :func:`loads_members`: Go
+    skips it in an unknown member but refuses it anywhere else."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+class _Found(Exception):
+    pass
+
+
+def _parse_int_marked(text: str) -> Any:
+    if text == "-0":
+        return NegZeroLiteral(-0.0)
+    n = int(text)
+    if len(text) > 308 and _beyond_float64(n):
+        return OutOfRange(text)
+    return n
+
+
+def _parse_float_marked(text: str) -> Any:
+    f = float(text)
+    if f in (float("inf"), float("-inf")):
+        return OutOfRange(text)
+    return f
+
+
+_pairs_decoder: Final = json.JSONDecoder(parse_float=_parse_float_marked, parse_int=_parse_int_marked,
+                                         parse_constant=_reject_constant, object_pairs_hook=_Pairs)
+
+
+def _plain(v: Any) -> Any:
+    if type(v) is _Pairs:
+        out: dict[str, Any] = {}
+        for k, x in v:  # a repeated name: the last one wins, as in Go's map
+            out[_surrogate.sub("\ufffd", k)] = _plain(x)
+        return out
+    if type(v) is list:
+        return [_plain(x) for x in v]
+    if type(v) is str:
+        return _surrogate.sub("\ufffd", v)
+    if type(v) is NegZeroLiteral:
+        return -0.0
+    return v
+
+
+def find_out_of_range(v: Any) -> OutOfRange | None:
+    """The first :class:`OutOfRange` inside a value from :func:`loads_members`."""
+    if type(v) is OutOfRange:
+        return v
+    if type(v) is dict:
+        v = v.values()
+    elif type(v) is not list:
+        return None
+    for x in v:
+        found = find_out_of_range(x)
+        if found is not None:
+            return found
+    return None
+
+
+def loads_members(data: bytes) -> list[tuple[str, Any]] | Any:
+    """Like :func:`loads`, but for decoding into a Go struct: a top-level object comes back
+    as its list of (name, value) members in text order, repeated names included; a
+    top-level member value written ``-0`` is a :class:`NegZeroLiteral`; numbers beyond
+    float64 are :class:`OutOfRange` markers instead of errors (Go skips them in unknown
+    members). Slower than loads."""
+    text = bytes(data).decode("utf-8", _ERRORS)
+    try:
+        value = _pairs_decoder.decode(text)
+    except GoJSONError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise GoJSONError(f"invalid JSON: {exc}") from None
+    if type(value) is not _Pairs:
+        return _plain(value)
+    return [(_surrogate.sub("\ufffd", k), x if type(x) is NegZeroLiteral else _plain(x)) for k, x in value]

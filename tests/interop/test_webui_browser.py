@@ -1,7 +1,8 @@
 """The web page in a real headless Chromium, driven over the DevTools protocol (a pipe,
 no browser download, no extra package): a Go pool makes a dead job, the page lists it, a
 click on its retry button queues it again, a Python pool runs it, the page catches up.
-Saves docs/webui.png."""
+Saves the screenshot to $GOWORK_SCREENSHOT (set it to docs/webui.png to refresh the README's
+picture), else to a temporary file."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from tests.interop.test_webui_interop import serving
 
 pytestmark = pytest.mark.interop
 
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "webui.png"
+SCREENSHOT = Path(os.environ.get("GOWORK_SCREENSHOT") or Path(tempfile.gettempdir()) / "gowork-webui.png")
 
 CHROMIUM = "/usr/bin/chromium"
 _TRAMPOLINE = (

@@ -566,7 +566,13 @@ class _Engine:
                     reply = await self.hot_round_trip(acks, want)
                     outage.ok()
                 except _OUTAGE as exc:
-                    self.acks = acks + self.acks  # never drop an acknowledgement
+                    self.acks = acks + self.acks  # never drop an acknowledgement...
+                    if stop_deadline is not None and time.monotonic() > stop_deadline + self.p.grace_period:
+                        # ...unless stopping with Redis gone for good: the jobs stay in the
+                        # in-progress list, and a reaper runs them again.
+                        log.error("stopping while Redis is unreachable: %d finished jobs not acknowledged",
+                                  len(self.acks))
+                        break
                     await self.sleep_or_wake(outage.failed(exc))
                     continue
                 except Exception:

@@ -228,3 +228,24 @@ def test_redis_down_at_start_raises(ns: str) -> None:
     pool.job("x", lambda j: None)
     with pytest.raises(redis.exceptions.ConnectionError):
         pool.start()
+
+
+def test_stop_returns_when_redis_is_gone(private_redis_server: Any, ns: str) -> None:
+    """A pool whose Redis vanished mid-job still stops, within about twice its grace period;
+    the unacknowledged job stays in Redis's in-progress list (for a reaper)."""
+    started, release = threading.Event(), threading.Event()
+
+    def handler(job: Job) -> None:
+        started.set()
+        release.wait(10)
+
+    pool = WorkerPool(private_redis_server.url, ns, 2)
+    pool.job("x", handler)
+    Enqueuer(private_redis_server.url, ns).enqueue("x", {})
+    pool.start()
+    assert started.wait(10)
+    private_redis_server.stop()
+    release.set()
+    t0 = time.monotonic()
+    pool.stop(grace_period=0.5)
+    assert 0.9 < time.monotonic() - t0 < 10

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from . import gojson
-from ._redis import Call, RedisLike, aexecute, async_client, execute, sync_client
+from ._redis import AutoPipeline, Call, RawSender, RedisLike, async_client, sync_client
 from .job import Job, new_id, new_ids
 from .keys import Keys
 from .scripts import ENQUEUE_UNIQUE, ENQUEUE_UNIQUE_IN
@@ -80,6 +80,9 @@ class EnqueuePlanner:
 
     # -- validation ------------------------------------------------------------------
     def _check(self, name: str, args: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        if type(name) is str and name and (args is None or type(args) is dict):  # the common case
+            gojson.check_args(args, allow_big_ints=self.allow_big_ints)
+            return args
         if not isinstance(name, str):
             raise TypeError(f"job name must be a str, not {type(name).__name__}")
         if not name:
@@ -222,10 +225,11 @@ class Enqueuer(_Base):
                  allow_big_ints: bool = False) -> None:
         super().__init__(namespace, dialect, allow_big_ints)
         self.redis = sync_client(redis)
+        self._sender = RawSender(self.redis)
 
     def _run(self, calls: Sequence[Call]) -> list[Any]:
         try:
-            return execute(self.redis, calls)
+            return self._sender.execute(calls)
         except Exception:
             for c in calls:
                 if c.args and c.args[0] == "SADD":
@@ -280,6 +284,7 @@ class Enqueuer(_Base):
         return jobs
 
     def close(self) -> None:
+        self._sender.close()
         self.redis.close()
 
 
@@ -290,10 +295,11 @@ class AsyncEnqueuer(_Base):
                  allow_big_ints: bool = False) -> None:
         super().__init__(namespace, dialect, allow_big_ints)
         self.redis = async_client(redis)
+        self._auto = AutoPipeline(self.redis)
 
     async def _run(self, calls: Sequence[Call]) -> list[Any]:
         try:
-            return await aexecute(self.redis, calls)
+            return await self._auto.execute(calls)
         except Exception:
             for c in calls:
                 if c.args and c.args[0] == "SADD":

@@ -21,8 +21,8 @@ from .scripts import Script
 RedisLike = Union[str, "redis.Redis", "aredis.Redis"]
 
 __all__ = [
-    "AutoPipeline", "Call", "RawSender", "RedisLike", "aexecute", "araw", "arun_script", "async_client", "bulk", "execute", "pack", "pack_call",
-    "run_script", "sync_client",
+    "AutoPipeline", "Call", "RawSender", "RedisLike", "aexecute", "araw", "arun_script", "async_client",
+    "bulk", "execute", "pack", "pack_call", "run_script", "sync_client",
 ]
 
 _COPY_KWARGS = (

@@ -60,6 +60,8 @@ log = logging.getLogger("gowork_compat.pool")
 DEFAULT_SLEEP_BACKOFFS: tuple[int, ...] = (0, 10, 100, 1000, 5000)
 #: jobs moved into the in-progress list per fetch call (never more than free slots)
 DEFAULT_FETCH_BATCH = 32
+#: at most this many queues get a blocking watcher (one connection each); beyond it, polling
+MAX_WATCHED_QUEUES = 16
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -879,7 +881,7 @@ class _Watchers:
         if not self.enabled or self.engine.closing.is_set():
             return 0
         for n in names:
-            if n not in self.tasks:
+            if n not in self.tasks and len(self.tasks) < MAX_WATCHED_QUEUES:
                 t = asyncio.create_task(self._watch(n))
                 self.tasks[n] = t
                 t.add_done_callback(self._forget(n))

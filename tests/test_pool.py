@@ -249,3 +249,31 @@ def test_stop_returns_when_redis_is_gone(private_redis_server: Any, ns: str) -> 
     t0 = time.monotonic()
     pool.stop(grace_period=0.5)
     assert 0.9 < time.monotonic() - t0 < 10
+
+
+def test_idle_pool_wakes_on_enqueue(redis_url: str, ns: str, r: redis.Redis) -> None:
+    """After its idle sleeps reached 5 s, the pool still picks a new job up at once: it
+    blocks on the empty queues instead of polling. The blocking command (BLMOVE q q) leaves
+    a list exactly as it was, and a non-empty paused queue is not watched (no busy loop)."""
+    k = Keys(ns)
+    got = threading.Event()
+    pool = WorkerPool(redis_url, ns, 4)
+    pool.job("a", lambda j: None)
+    pool.job("b", lambda j: got.set())
+    pool.start()
+    try:
+        time.sleep(1.5)  # idle: the fetch backoff is at its 5 s step by now
+        assert len([c for c in r.client_list() if c["cmd"] == "blmove"]) == 2
+        t0 = time.monotonic()
+        Enqueuer(redis_url, ns).enqueue("b", {})
+        assert got.wait(2.0)
+        assert time.monotonic() - t0 < 0.5
+        r.set(k.paused("a"), 1)
+        r.lpush(k.jobs("a"), b"j1", b"j2", b"j3")
+        before = r.info("commandstats").get("cmdstat_blmove", {}).get("calls", 0)
+        time.sleep(1.0)
+        after = r.info("commandstats").get("cmdstat_blmove", {}).get("calls", 0)
+        assert after - before <= 2, "a paused, non-empty queue must not be watched"
+        assert r.lrange(k.jobs("a"), 0, -1) == [b"j3", b"j2", b"j1"]
+    finally:
+        pool.stop()

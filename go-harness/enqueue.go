@@ -1,10 +1,25 @@
 package main
 
+// enqueue: one work.Enqueuer call per request line on stdin, one reply line each.
+//
+// Request: {"method": "Enqueue"|"EnqueueIn"|"EnqueueUnique"|"EnqueueUniqueIn"|
+//                     "EnqueueUniqueByKey"|"EnqueueUniqueInByKey",
+//           "name": str, "args": object|null, "in": seconds (the In methods),
+//           "key": object (the ByKey methods), "args_int": bool}
+// Reply:   {"job": <*Job as json.Marshal prints it, null when the enqueuer returned nil>,
+//           "run_at": int (In methods, when a job was scheduled), "error": str (when err != nil)}
+//
+// Args (and key) are decoded with plain json.Unmarshal, so numbers are float64. With
+// "args_int" they are decoded with UseNumber and integral numbers become int64 (the
+// rest float64), recursively: what a Go service passing ints would hand to the enqueuer.
+//
+// Bench mode (-bench N): N Enqueue calls round-robin over -names from -bench-concurrency
+// goroutines (default 1), args from -args (decoded as with "args_int"; none: nil args);
+// reply {"count": N, "seconds": float, "error"?: first error}.
+
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -22,26 +37,27 @@ type enqueueRequest struct {
 	ArgsInt bool            `json:"args_int"`
 }
 
-// decodeArgs decodes as a Go service would hold its args: plain Unmarshal gives float64
-// numbers; with asInt, integral numbers become int64 (what Go code usually passes).
-func decodeArgs(raw json.RawMessage, asInt bool) (map[string]interface{}, error) {
-	if len(raw) == 0 || string(raw) == "null" {
+// decodeObject decodes a JSON object (or null, or nothing, giving a nil map) the way the
+// request asks for: float64 numbers, or with asInt int64 for integral numbers.
+func decodeObject(raw []byte, asInt bool) (map[string]interface{}, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, nil
 	}
+	var m map[string]interface{}
 	if !asInt {
-		var m map[string]interface{}
 		err := json.Unmarshal(raw, &m)
 		return m, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	var m map[string]interface{}
 	if err := dec.Decode(&m); err != nil {
 		return nil, err
 	}
-	return convertNumbers(m).(map[string]interface{}), nil
+	convertNumbers(m)
+	return m, nil
 }
 
+// convertNumbers turns json.Number values into int64 when integral, float64 otherwise.
 func convertNumbers(v interface{}) interface{} {
 	switch t := v.(type) {
 	case json.Number:
@@ -54,80 +70,88 @@ func convertNumbers(v interface{}) interface{} {
 		for k, x := range t {
 			t[k] = convertNumbers(x)
 		}
-		return t
 	case []interface{}:
 		for i, x := range t {
 			t[i] = convertNumbers(x)
 		}
-		return t
 	}
 	return v
 }
 
 func runEnqueue(pool *redis.Pool, ns string) {
 	enq := work.NewEnqueuer(ns, pool)
-	sc := bufio.NewScanner(os.Stdin)
-	sc.Buffer(make([]byte, 1<<20), 1<<26)
+	sc := newLineScanner()
 	for sc.Scan() {
 		line := sc.Bytes()
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		var req enqueueRequest
-		if err := json.Unmarshal(line, &req); err != nil {
-			emit(map[string]interface{}{"error": "bad request: " + err.Error()})
-			continue
-		}
-		args, err := decodeArgs(req.Args, req.ArgsInt)
-		if err != nil {
-			emit(map[string]interface{}{"error": "bad args: " + err.Error()})
-			continue
-		}
-		resp := map[string]interface{}{}
-		var job *work.Job
-		var sj *work.ScheduledJob
-		switch req.Method {
-		case "Enqueue":
-			job, err = enq.Enqueue(req.Name, args)
-		case "EnqueueIn":
-			sj, err = enq.EnqueueIn(req.Name, req.In, args)
-		case "EnqueueUnique":
-			job, err = enq.EnqueueUnique(req.Name, args)
-		case "EnqueueUniqueIn":
-			sj, err = enq.EnqueueUniqueIn(req.Name, req.In, args)
-		case "EnqueueUniqueByKey", "EnqueueUniqueInByKey":
-			emit(map[string]interface{}{"error": "unsupported: gocraft/work v0.5.1 has no " + req.Method})
-			continue
-		default:
-			emit(map[string]interface{}{"error": "unknown method " + req.Method})
-			continue
-		}
-		if sj != nil {
-			job = sj.Job
-			resp["run_at"] = sj.RunAt
-		}
-		resp["job"] = job
-		if err != nil {
-			resp["error"] = err.Error()
-		}
-		emit(resp)
+		emit(enqueueOne(enq, line))
 	}
+	if err := sc.Err(); err != nil {
+		fail("enqueue: reading stdin: %v", err)
+	}
+}
+
+func enqueueOne(enq *work.Enqueuer, line []byte) map[string]interface{} {
+	var req enqueueRequest
+	if err := json.Unmarshal(line, &req); err != nil {
+		return map[string]interface{}{"error": "harness: bad request: " + err.Error()}
+	}
+	args, err := decodeObject(req.Args, req.ArgsInt)
+	if err != nil {
+		return map[string]interface{}{"error": "harness: bad args: " + err.Error()}
+	}
+	var job *work.Job
+	var scheduled *work.ScheduledJob
+	switch req.Method {
+	case "Enqueue":
+		job, err = enq.Enqueue(req.Name, args)
+	case "EnqueueIn":
+		scheduled, err = enq.EnqueueIn(req.Name, req.In, args)
+	case "EnqueueUnique":
+		job, err = enq.EnqueueUnique(req.Name, args)
+	case "EnqueueUniqueIn":
+		scheduled, err = enq.EnqueueUniqueIn(req.Name, req.In, args)
+	case "EnqueueUniqueByKey", "EnqueueUniqueInByKey":
+		key, kerr := decodeObject(req.Key, req.ArgsInt)
+		if kerr != nil {
+			return map[string]interface{}{"error": "harness: bad key: " + kerr.Error()}
+		}
+		var supported bool
+		job, scheduled, supported, err = enqueueByKey(enq, req, args, key)
+		if !supported {
+			return map[string]interface{}{"error": "unsupported: gocraft/work " + upstreamVersion + " has no " + req.Method}
+		}
+	default:
+		return map[string]interface{}{"error": "harness: unknown method " + req.Method}
+	}
+	reply := map[string]interface{}{}
+	if scheduled != nil {
+		job = scheduled.Job
+		reply["run_at"] = scheduled.RunAt
+	}
+	reply["job"] = job // a nil *Job marshals as null
+	if err != nil {
+		reply["error"] = err.Error()
+	}
+	return reply
 }
 
 func runEnqueueBench(pool *redis.Pool, ns string, n int, names string, argsJSON string, conc int) {
 	enq := work.NewEnqueuer(ns, pool)
 	list := strings.Split(names, ",")
-	args, err := decodeArgs(json.RawMessage(argsJSON), true)
+	args, err := decodeObject([]byte(argsJSON), true)
 	if err != nil {
-		fail("bench-args: %v", err)
+		fail("enqueue -args: %v", err)
 	}
 	if conc < 1 {
 		conc = 1
 	}
-	start := time.Now()
 	var wg sync.WaitGroup
 	var errOnce sync.Once
 	var firstErr error
+	start := time.Now()
 	for g := 0; g < conc; g++ {
 		wg.Add(1)
 		go func(g int) {
@@ -141,10 +165,9 @@ func runEnqueueBench(pool *redis.Pool, ns string, n int, names string, argsJSON 
 		}(g)
 	}
 	wg.Wait()
-	secs := time.Since(start).Seconds()
-	resp := map[string]interface{}{"count": n, "seconds": secs}
+	reply := map[string]interface{}{"count": n, "seconds": time.Since(start).Seconds()}
 	if firstErr != nil {
-		resp["error"] = firstErr.Error()
+		reply["error"] = firstErr.Error()
 	}
-	emit(resp)
+	emit(reply)
 }

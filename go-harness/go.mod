@@ -1,6 +1,6 @@
 module github.com/gowork-compat/go-harness
 
-go 1.26.8
+go 1.22
 
 require (
 	github.com/gocraft/work v0.5.1

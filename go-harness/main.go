@@ -1,11 +1,18 @@
-// Command gowork-harness drives the real github.com/gocraft/work so that the Python
-// side can be tested against it: every protocol line it prints is one JSON object.
+// Command gowork-harness drives the real github.com/gocraft/work (v0.5.1, pinned in
+// go.mod) so that the Python side can be tested against it. Protocol output goes to
+// stdout, one compact JSON object per line, flushed at once; everything else (including
+// gocraft/work's own "ERROR: ..." lines, which it prints with fmt.Printf) goes to stderr.
 //
-//	gowork-harness enqueue -redis HOST:PORT -ns NS        (requests on stdin)
+//	gowork-harness enqueue -redis HOST:PORT -ns NS                  requests on stdin, one reply each
+//	gowork-harness enqueue -redis HOST:PORT -ns NS -bench N -names a,b [-args JSON] [-bench-concurrency K]
 //	gowork-harness worker  -redis HOST:PORT -ns NS -config JSON|@FILE
 //	gowork-harness client  -redis HOST:PORT -ns NS -op OP [-args JSON]
-//	gowork-harness json                                   (requests on stdin)
+//	gowork-harness json                                             requests on stdin, one reply each
 //	gowork-harness webui   -redis HOST:PORT -ns NS -addr HOST:PORT
+//
+// The request and reply shapes are documented next to each subcommand (enqueue.go,
+// worker.go, client.go, jsonops.go, webui.go). Exit status: 0 when the work was done
+// (errors of gocraft/work calls are reported in the reply), 1 on usage or config errors.
 package main
 
 import (
@@ -20,34 +27,37 @@ import (
 	"github.com/gomodule/redigo/redis"
 )
 
-// out is the real stdout: protocol lines only. gocraft/work logs its errors with
-// fmt.Printf, so os.Stdout is pointed at stderr before anything else runs.
+// protocol is the process's real stdout, captured before main points os.Stdout at stderr.
 var (
-	out   = bufio.NewWriterSize(os.Stdout, 1<<16)
-	outMu sync.Mutex
+	protocol   = bufio.NewWriterSize(os.Stdout, 1<<16)
+	protocolMu sync.Mutex
 )
 
+// emit writes v as one JSON line on the protocol stream and flushes it.
 func emit(v interface{}) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		b, _ = json.Marshal(map[string]string{"error": "marshal: " + err.Error()})
+		b, _ = json.Marshal(map[string]string{"error": "harness: cannot marshal reply: " + err.Error()})
 	}
-	outMu.Lock()
-	out.Write(b)
-	out.WriteByte('\n')
-	out.Flush()
-	outMu.Unlock()
+	protocolMu.Lock()
+	defer protocolMu.Unlock()
+	protocol.Write(b)
+	protocol.WriteByte('\n')
+	protocol.Flush()
 }
 
+// fail reports a usage or configuration error on stderr and exits 1.
 func fail(format string, args ...interface{}) {
 	fmt.Fprintf(os.Stderr, "gowork-harness: "+format+"\n", args...)
-	os.Exit(2)
+	os.Exit(1)
 }
 
+// newPool is a redigo pool that survives a Redis restart: connections idle for more than a
+// second are PINGed before use, so dead ones are dropped and redialled.
 func newPool(addr string) *redis.Pool {
 	return &redis.Pool{
-		MaxActive:   64,
-		MaxIdle:     64,
+		MaxActive:   50,
+		MaxIdle:     50,
 		Wait:        true,
 		IdleTimeout: 240 * time.Second,
 		Dial: func() (redis.Conn, error) {
@@ -63,35 +73,49 @@ func newPool(addr string) *redis.Pool {
 	}
 }
 
+// namespacePrefix is what gocraft/work puts in front of every key: the namespace plus a
+// colon, unless the namespace is empty or already ends in one.
+func namespacePrefix(ns string) string {
+	if ns != "" && ns[len(ns)-1] != ':' {
+		return ns + ":"
+	}
+	return ns
+}
+
 func main() {
-	os.Stdout = os.Stderr
+	os.Stdout = os.Stderr // upstream logs with fmt.Printf; keep them off the protocol stream
 	if len(os.Args) < 2 {
 		fail("usage: gowork-harness enqueue|worker|client|json|webui [flags]")
 	}
 	cmd, rest := os.Args[1], os.Args[2:]
-	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
-	addr := fs.String("redis", "127.0.0.1:6379", "redis host:port")
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	addr := fs.String("redis", "127.0.0.1:6379", "redis HOST:PORT")
 	ns := fs.String("ns", "work", "gocraft/work namespace")
-	config := fs.String("config", "{}", "worker config: JSON or @file")
-	op := fs.String("op", "", "client operation")
-	args := fs.String("args", "{}", "client operation arguments (JSON)")
-	webAddr := fs.String("addr", "127.0.0.1:5040", "webui listen address")
+	config := fs.String("config", "{}", "worker: config as JSON text or @FILE")
+	op := fs.String("op", "", "client: the work.Client method")
+	args := fs.String("args", "", "client: arguments of the call (JSON object); enqueue -bench: args of every job")
+	webAddr := fs.String("addr", "127.0.0.1:5040", "webui: listen address")
 	benchN := fs.Int("bench", 0, "enqueue: benchmark mode, number of jobs")
-	benchNames := fs.String("names", "bench", "enqueue benchmark: comma-separated job names")
-	benchArgs := fs.String("bench-args", "{}", "enqueue benchmark: args of every job (JSON)")
-	benchConc := fs.Int("bench-concurrency", 1, "enqueue benchmark: goroutines")
-	fs.Parse(rest)
+	benchNames := fs.String("names", "bench", "enqueue -bench: comma-separated job names, used round-robin")
+	benchConc := fs.Int("bench-concurrency", 1, "enqueue -bench: number of goroutines")
+	if err := fs.Parse(rest); err != nil {
+		os.Exit(1)
+	}
+	if fs.NArg() > 0 {
+		fail("%s: unexpected arguments %q", cmd, fs.Args())
+	}
 
 	switch cmd {
 	case "enqueue":
 		pool := newPool(*addr)
 		if *benchN > 0 {
-			runEnqueueBench(pool, *ns, *benchN, *benchNames, *benchArgs, *benchConc)
-			return
+			runEnqueueBench(pool, *ns, *benchN, *benchNames, *args, *benchConc)
+		} else {
+			runEnqueue(pool, *ns)
 		}
-		runEnqueue(pool, *ns)
 	case "worker":
-		runWorker(newPool(*addr), *ns, *config)
+		runWorker(newPool(*addr), *ns, readConfig(*config))
 	case "client":
 		runClient(newPool(*addr), *ns, *op, *args)
 	case "json":
@@ -103,7 +127,7 @@ func main() {
 	}
 }
 
-// readConfig accepts JSON text or @path.
+// readConfig accepts JSON text, or @PATH to read it from a file.
 func readConfig(text string) []byte {
 	if len(text) > 0 && text[0] == '@' {
 		b, err := os.ReadFile(text[1:])
@@ -113,4 +137,11 @@ func readConfig(text string) []byte {
 		return b
 	}
 	return []byte(text)
+}
+
+// newLineScanner reads newline-separated requests of up to 64 MiB each.
+func newLineScanner() *bufio.Scanner {
+	sc := bufio.NewScanner(os.Stdin)
+	sc.Buffer(make([]byte, 1<<20), 1<<26)
+	return sc
 }

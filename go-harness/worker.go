@@ -1,11 +1,39 @@
 package main
 
+// worker: a work.WorkerPool with handlers whose behaviour the config chooses.
+//
+// Config (-config JSON or @FILE):
+//
+//	{"concurrency": int (default 10),
+//	 "jobs": {NAME: {"priority": int, "max_fails": int, "skip_dead": bool, "max_concurrency": int,
+//	                 "backoff_seconds": int|null (fixed JobOptions.Backoff when set),
+//	                 "behavior": {"kind": "succeed"|"fail"|"fail_n"|"panic"|"sleep",
+//	                              "n": int (fail_n: fail while job.Fails < n, then succeed),
+//	                              "sleep_ms": int (sleep in the handler before the outcome, any kind),
+//	                              "checkin": str (job.Checkin(msg) first, then the sleep),
+//	                              "error": str (the returned error's message, default "harness failure")}}},
+//	 "middleware": bool, "periodic": [{"spec": str, "name": str}], "quiet": bool, "exit_after": int}
+//
+// Lines printed:
+//
+//	{"event":"started","pool_id":str,"pid":int}           after Start, once the heartbeat is in Redis
+//	{"event":"middleware","name","id"}                     from the generic middleware, before next()
+//	{"event":"job_start","name","id","t","args","fails","err","failed_at","unique","ts_ns","pid"}
+//	{"event":"job_end","name","id","result":"ok"|"error"|"panic","ts_ns"}   (job_* not when quiet)
+//	{"event":"done","count","first_start_ns","last_end_ns"}  exit_after handler calls ended; then Stop
+//	{"event":"drained"}                                    after the stdin command "drain" (wp.Drain())
+//	{"event":"stopped"}                                    after wp.Stop() ("stop", SIGTERM/SIGINT, done); exit 0
+//
+// EOF on stdin is ignored.
+
 import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -46,9 +74,11 @@ type workerConfig struct {
 	ExitAfter   int64                `json:"exit_after"`
 }
 
+// harnessContext is the pool's context type; the handlers are generic functions.
 type harnessContext struct{}
 
-type counter struct {
+// tally counts finished handler calls for exit_after.
+type tally struct {
 	mu         sync.Mutex
 	done       int64
 	firstStart int64
@@ -57,37 +87,37 @@ type counter struct {
 	reached    chan struct{}
 }
 
-func (c *counter) started(ts int64) {
-	c.mu.Lock()
-	if c.firstStart == 0 {
-		c.firstStart = ts
+func (t *tally) started(ts int64) {
+	t.mu.Lock()
+	if t.firstStart == 0 {
+		t.firstStart = ts
 	}
-	c.mu.Unlock()
+	t.mu.Unlock()
 }
 
-func (c *counter) finished(ts int64) {
-	c.mu.Lock()
-	c.done++
-	c.lastEnd = ts
-	if c.exitAfter > 0 && c.done == c.exitAfter {
-		close(c.reached)
+func (t *tally) finished(ts int64) {
+	t.mu.Lock()
+	t.done++
+	t.lastEnd = ts
+	if t.exitAfter > 0 && t.done == t.exitAfter {
+		close(t.reached)
 	}
-	c.mu.Unlock()
+	t.mu.Unlock()
 }
 
-func makeHandler(b behavior, quiet bool, cnt *counter) func(*work.Job) error {
+func makeHandler(b behavior, quiet bool, t *tally) func(*work.Job) error {
 	message := b.Error
 	if message == "" {
 		message = "harness failure"
 	}
-	return func(job *work.Job) (err error) {
-		ts := time.Now().UnixNano()
-		cnt.started(ts)
+	return func(job *work.Job) error {
+		start := time.Now().UnixNano()
+		t.started(start)
 		if !quiet {
 			emit(map[string]interface{}{
 				"event": "job_start", "name": job.Name, "id": job.ID, "t": job.EnqueuedAt,
 				"args": job.Args, "fails": job.Fails, "err": job.LastErr, "failed_at": job.FailedAt,
-				"unique": job.Unique, "ts_ns": ts, "pid": os.Getpid(),
+				"unique": job.Unique, "ts_ns": start, "pid": os.Getpid(),
 			})
 		}
 		result := "ok"
@@ -97,7 +127,7 @@ func makeHandler(b behavior, quiet bool, cnt *counter) func(*work.Job) error {
 				emit(map[string]interface{}{"event": "job_end", "name": job.Name, "id": job.ID,
 					"result": result, "ts_ns": end})
 			}
-			cnt.finished(end)
+			t.finished(end)
 			if result == "panic" {
 				panic("harness panic")
 			}
@@ -118,39 +148,70 @@ func makeHandler(b behavior, quiet bool, cnt *counter) func(*work.Job) error {
 				return errors.New(message)
 			}
 		case "panic":
-			result = "panic"
+			result = "panic" // the deferred function panics after reporting
 		}
 		return nil
 	}
 }
 
-// findPoolID reads the pool id (unexported upstream) from the heartbeat that carries our pid.
-func findPoolID(pool *redis.Pool, ns string) string {
+// poolID returns the pool's id. gocraft/work keeps it unexported; reflection can read an
+// unexported string field. Should the field ever be missing, the heartbeat carrying this
+// process's pid is used instead.
+func poolID(wp *work.WorkerPool, pool *redis.Pool, ns string) string {
+	if f := reflect.ValueOf(wp).Elem().FieldByName("workerPoolID"); f.IsValid() && f.Kind() == reflect.String {
+		return f.String()
+	}
 	client := work.NewClient(ns, pool)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		beats, err := client.WorkerPoolHeartbeats()
-		if err == nil {
-			for _, b := range beats {
-				if b.Pid == os.Getpid() {
-					return b.WorkerPoolID
-				}
+		if err != nil {
+			continue
+		}
+		for _, b := range beats {
+			if b.Pid == os.Getpid() {
+				return b.WorkerPoolID
 			}
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 	return ""
 }
 
-func runWorker(pool *redis.Pool, ns string, configText string) {
-	var cfg workerConfig
-	if err := json.Unmarshal(readConfig(configText), &cfg); err != nil {
-		fail("config: %v", err)
+// awaitHeartbeat waits until the pool's id is in <ns>:worker_pools (the heartbeater writes
+// it right after Start, from a goroutine), so "started" means other processes can see us.
+func awaitHeartbeat(pool *redis.Pool, ns string, id string) {
+	key := namespacePrefix(ns) + "worker_pools"
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		conn := pool.Get()
+		member, err := redis.Bool(conn.Do("SISMEMBER", key, id))
+		conn.Close()
+		if err == nil && member {
+			return
+		}
+	}
+	fmt.Fprintf(os.Stderr, "gowork-harness: heartbeat of pool %q not seen in %s within 10s\n", id, key)
+}
+
+func parseWorkerConfig(text []byte) workerConfig {
+	var cfg workerConfig // unknown keys are ignored: configs are shared with tests/interop/pyworker.py
+	if err := json.Unmarshal(text, &cfg); err != nil {
+		fail("worker config: %v", err)
 	}
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = 10
 	}
-	cnt := &counter{exitAfter: cfg.ExitAfter, reached: make(chan struct{})}
+	for name, jc := range cfg.Jobs {
+		switch jc.Behavior.Kind {
+		case "", "succeed", "fail", "fail_n", "panic", "sleep":
+		default:
+			fail("worker config: job %q: unknown behavior kind %q", name, jc.Behavior.Kind)
+		}
+	}
+	return cfg
+}
+
+func runWorker(pool *redis.Pool, ns string, configText []byte) {
+	cfg := parseWorkerConfig(configText)
+	t := &tally{exitAfter: cfg.ExitAfter, reached: make(chan struct{})}
 	wp := work.NewWorkerPool(harnessContext{}, cfg.Concurrency, ns, pool)
 	if cfg.Middleware {
 		wp.Middleware(func(job *work.Job, next work.NextMiddlewareFunc) error {
@@ -169,21 +230,25 @@ func runWorker(pool *redis.Pool, ns string, configText string) {
 			secs := *jc.BackoffSeconds
 			opts.Backoff = func(*work.Job) int64 { return secs }
 		}
-		wp.JobWithOptions(name, opts, makeHandler(jc.Behavior, cfg.Quiet, cnt))
+		wp.JobWithOptions(name, opts, makeHandler(jc.Behavior, cfg.Quiet, t))
 	}
 	for _, p := range cfg.Periodic {
-		wp.PeriodicallyEnqueue(p.Spec, p.Name)
+		addPeriodic(wp, p)
 	}
 
+	// Signals are caught before "started" is printed: a test may send SIGTERM right after.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+
 	wp.Start()
-	emit(map[string]interface{}{"event": "started", "pool_id": findPoolID(pool, ns), "pid": os.Getpid()})
+	id := poolID(wp, pool, ns)
+	awaitHeartbeat(pool, ns, id)
+	emit(map[string]interface{}{"event": "started", "pool_id": id, "pid": os.Getpid()})
 
 	stop := make(chan struct{})
 	var stopOnce sync.Once
 	requestStop := func() { stopOnce.Do(func() { close(stop) }) }
 
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	go func() {
 		<-sigs
 		requestStop()
@@ -191,25 +256,40 @@ func runWorker(pool *redis.Pool, ns string, configText string) {
 	go func() {
 		sc := bufio.NewScanner(os.Stdin)
 		for sc.Scan() {
-			switch strings.TrimSpace(sc.Text()) {
+			switch cmd := strings.TrimSpace(sc.Text()); cmd {
 			case "drain":
 				wp.Drain()
 				emit(map[string]interface{}{"event": "drained"})
 			case "stop":
 				requestStop()
 				return
+			case "":
+			default:
+				fmt.Fprintf(os.Stderr, "gowork-harness: unknown worker command %q\n", cmd)
 			}
 		}
+		// EOF: keep running until stopped otherwise.
 	}()
 
 	select {
 	case <-stop:
-	case <-cnt.reached:
-		cnt.mu.Lock()
-		emit(map[string]interface{}{"event": "done", "count": cnt.done, "first_start_ns": cnt.firstStart,
-			"last_end_ns": cnt.lastEnd})
-		cnt.mu.Unlock()
+	case <-t.reached:
+		t.mu.Lock()
+		emit(map[string]interface{}{"event": "done", "count": t.done, "first_start_ns": t.firstStart,
+			"last_end_ns": t.lastEnd})
+		t.mu.Unlock()
 	}
 	wp.Stop()
 	emit(map[string]interface{}{"event": "stopped"})
+}
+
+// addPeriodic registers a periodic job; upstream panics on a spec it cannot parse, which
+// is reported here as a config error.
+func addPeriodic(wp *work.WorkerPool, p periodicConfig) {
+	defer func() {
+		if r := recover(); r != nil {
+			fail("worker config: periodic %q (%s): %v", p.Spec, p.Name, r)
+		}
+	}()
+	wp.PeriodicallyEnqueue(p.Spec, p.Name)
 }

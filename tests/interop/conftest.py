@@ -1,5 +1,6 @@
 """Fixtures of the interop suite: the Go harness built once per session, bound per test
-to the session's redis-server and the test's own namespace."""
+to the session's redis-server and the test's own namespace. Every test collected from
+tests/interop is marked ``interop``."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ import pytest
 from tests.conftest import RedisServer
 from tests.interop.harness import Harness, build_harness
 
+_HERE = Path(__file__).resolve().parent
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Hooks of a conftest see every collected item, so only ours are marked.
     for item in items:
-        if "/interop/" in str(item.fspath):
+        if _HERE in item.path.resolve().parents:
             item.add_marker(pytest.mark.interop)
 
 

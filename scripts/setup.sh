@@ -18,11 +18,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c "import gowork_compat, pytest, hypothesis, mypy, ruff, starlette" >/dev/null 2>&1 \
-   || [ "${GOWORK_REINSTALL:-0}" = "1" ]; then
-  echo "setup: pip install -e .[dev]" >&2
-  python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
-fi
+# Always (re)install in editable mode: cheap when everything is there, and it points the
+# `gowork` console script at this checkout.
+echo "setup: pip install -e .[dev]" >&2
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e '.[dev]'
 
 echo "setup: building go-harness" >&2
 (cd go-harness && go build -o gowork-harness .)

@@ -1,0 +1,250 @@
+"""docker-compose.yml and the Python Dockerfile: the file validates with Docker Compose, says
+what the README says, and its commands work, run here without a Docker engine against the
+test redis-server (the Go worker's too when the harness is built)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+import pytest
+import redis
+import yaml
+
+from .conftest import RedisServer, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = ROOT / "docker-compose.yml"
+SERVICES = {"redis", "go-worker", "py-worker", "py-enqueuer", "webui"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
+    return data
+
+
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = compose["services"]
+    return found
+
+
+def load(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def go_config(svc: dict[str, Any]) -> dict[str, Any]:
+    cmd: list[str] = svc["command"]
+    cfg: dict[str, Any] = json.loads(cmd[cmd.index("-config") + 1])
+    return cfg
+
+
+# -- Docker Compose itself ---------------------------------------------------------------
+def compose_command() -> list[str]:
+    """``docker compose`` (the v2 plugin), else ``docker-compose``; neither needs an engine
+    for ``version`` and ``config``."""
+    tried = []
+    if shutil.which("docker"):
+        p = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True, timeout=60)
+        if p.returncode == 0:
+            return ["docker", "compose"]
+        tried.append("'docker compose version' failed (the compose plugin is not installed)")
+    else:
+        tried.append("no docker CLI")
+    legacy = shutil.which("docker-compose")
+    if legacy:
+        p = subprocess.run([legacy, "version"], capture_output=True, text=True, timeout=60)
+        if p.returncode == 0:
+            return [legacy]
+        tried.append("'docker-compose version' failed")
+    else:
+        tried.append("no docker-compose")
+    pytest.skip("cannot validate docker-compose.yml with Docker Compose: " + "; ".join(tried))
+
+
+def test_docker_compose_config_validates() -> None:
+    cmd = compose_command()
+    env = {k: v for k, v in os.environ.items() if k != "GOWORK_WEBUI_AUTH"}
+    p = subprocess.run([*cmd, "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True, cwd=ROOT,
+                       env=env, timeout=120)
+    assert p.returncode == 0, p.stderr
+    p = subprocess.run([*cmd, "-f", str(COMPOSE), "config"], capture_output=True, text=True, cwd=ROOT, env=env,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    resolved = yaml.safe_load(p.stdout)["services"]
+    assert set(resolved) == SERVICES
+    # the x-python anchor is merged into each Python service
+    for name in ("py-worker", "py-enqueuer", "webui"):
+        assert resolved[name]["build"]["dockerfile"] == "Dockerfile"
+        assert resolved[name]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+    assert resolved["webui"]["command"] == ["gowork", "webui", "--host", "0.0.0.0", "--port", "5040"]
+
+
+# -- what the file says ------------------------------------------------------------------
+def test_services_ports_and_commands(compose: dict[str, Any]) -> None:
+    svc = services(compose)
+    assert set(svc) == SERVICES
+    assert svc["redis"]["image"] == "redis:7"
+    assert svc["go-worker"]["build"] == {"context": ".", "dockerfile": "Dockerfile.harness"}
+    cmd = svc["go-worker"]["command"]
+    assert cmd[:5] == ["worker", "-redis", "redis:6379", "-ns", "demo-app"]
+    assert svc["py-worker"]["command"] == ["gowork", "worker", "docker.worker_app:pool"]
+    assert svc["py-enqueuer"]["command"] == ["python", "docker/enqueue_loop.py"]
+    assert svc["webui"]["command"][:4] == ["gowork", "webui", "--host", "0.0.0.0"]
+    # only the web UI is published, and only on the loopback interface
+    assert svc["webui"]["ports"] == ["127.0.0.1:5040:5040"]
+    assert [n for n, s in svc.items() if "ports" in s] == ["webui"]
+    for name in ("py-worker", "py-enqueuer", "webui"):
+        s = svc[name]
+        assert s["build"] == {"context": ".", "dockerfile": "Dockerfile"}
+        assert s["environment"]["GOWORK_NAMESPACE"] == "demo-app"
+        assert s["depends_on"] == {"redis": {"condition": "service_healthy"}}
+    for path in ("Dockerfile", "Dockerfile.harness", "docker/worker_app.py", "docker/enqueue_loop.py"):
+        assert (ROOT / path).is_file(), path
+
+
+def test_readme_describes_the_stack(compose: dict[str, Any]) -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "docker-compose.yml" in readme and "docker compose up" in readme
+    assert "127.0.0.1:5040" in readme
+    webui = services(compose)["webui"]
+    assert webui["ports"] == ["127.0.0.1:5040:5040"]
+
+
+def test_dockerfile() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    assert lines[0] == "FROM python:3.11-slim"
+    assert any(ln.startswith("RUN pip install") and '".[web]"' in ln for ln in lines)
+    assert "COPY docker/ docker/" in lines
+    assert any(ln.startswith("USER ") for ln in lines)
+
+
+def test_job_names_agree(compose: dict[str, Any]) -> None:
+    loop = load(ROOT / "docker" / "enqueue_loop.py", "compose_enqueue_loop")
+    app = load(ROOT / "docker" / "worker_app.py", "compose_worker_app")
+    go_jobs = set(go_config(services(compose)["go-worker"])["jobs"])
+    py_jobs = set(app.pool.job_types)
+    assert go_jobs == set(loop.GO_JOBS) | set(loop.SHARED_JOBS)
+    assert py_jobs == set(loop.PY_JOBS) | set(loop.SHARED_JOBS)
+    assert go_jobs & py_jobs == set(loop.SHARED_JOBS)
+
+
+# -- the commands, run without Docker ------------------------------------------------------
+def harness_path() -> Path | None:
+    path = Path(os.environ.get("GOWORK_HARNESS") or ROOT / "go-harness" / "gowork-harness")
+    return path if path.is_file() and os.access(path, os.X_OK) else None
+
+
+@pytest.fixture
+def procs() -> Iterator[list[subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for p in started:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def first_line(p: subprocess.Popen[str], timeout: float = 20.0) -> str:
+    out: list[str] = []
+    t = threading.Thread(target=lambda: out.append(p.stdout.readline() if p.stdout else ""), daemon=True)
+    t.start()
+    t.join(timeout)
+    assert out and out[0], "no output in time"
+    return out[0]
+
+
+def wait_for(pred: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = pred()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_compose_commands_run_here(compose: dict[str, Any], redis_server: RedisServer, ns: str, r: redis.Redis,
+                                   procs: list[subprocess.Popen[str]]) -> None:
+    svc = services(compose)
+
+    def env_of(name: str, **extra: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({k: str(v) for k, v in svc[name]["environment"].items()})
+        env.update(REDIS_URL=redis_server.url, GOWORK_NAMESPACE=ns, GOWORK_WORK_SECONDS="0.01", **extra)
+        env.pop("GOWORK_WEBUI_AUTH", None)
+        return env
+
+    def command(name: str) -> list[str]:
+        cmd = list(svc[name]["command"])
+        if cmd[0] == "gowork":
+            return [sys.executable, "-m", "gowork_compat", *cmd[1:]]
+        if cmd[0] == "python":
+            return [sys.executable, *cmd[1:]]
+        return cmd
+
+    py = subprocess.Popen(command("py-worker"), env=env_of("py-worker"), cwd=ROOT, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    procs.append(py)
+    assert "started" in first_line(py)
+
+    harness = harness_path()
+    if harness is not None:
+        go_cmd = [{"redis:6379": f"127.0.0.1:{redis_server.port}", "demo-app": ns}.get(a, a)
+                  for a in svc["go-worker"]["command"]]
+        go = subprocess.Popen([str(harness), *go_cmd], cwd=ROOT, text=True, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        procs.append(go)
+        assert json.loads(first_line(go))["event"] == "started"
+
+    port = free_port()
+    ui_cmd = [a if a != "5040" else str(port) for a in command("webui")]
+    ui_cmd = [a if a != "0.0.0.0" else "127.0.0.1" for a in ui_cmd]
+    ui = subprocess.Popen(ui_cmd, env=env_of("webui"), cwd=ROOT, text=True, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+    procs.append(ui)
+
+    loop = subprocess.run(command("py-enqueuer"), env=env_of("py-enqueuer", ENQUEUE_COUNT="10",
+                                                           ENQUEUE_INTERVAL="0.05"),
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert loop.returncode == 0, loop.stderr
+    assert "round 10:" in loop.stdout
+
+    keys = [f"{ns}:jobs:resize_image", f"{ns}:jobs:shared"]
+    if harness is not None:
+        keys += [f"{ns}:jobs:send_email", f"{ns}:jobs:charge_card"]
+    wait_for(lambda: all(r.llen(k) == 0 for k in keys), what="the queues to drain")
+    if harness is None:
+        assert r.llen(f"{ns}:jobs:send_email") == 10  # waiting for a Go worker
+
+    def queues() -> list[dict[str, Any]] | None:
+        try:
+            resp = httpx.get(f"http://127.0.0.1:{port}/queues", timeout=2)
+        except httpx.TransportError:
+            return None
+        return resp.json() if resp.status_code == 200 else None
+    listed = wait_for(queues, what="the web UI")
+    assert {q["job_name"] for q in listed} >= {"send_email", "resize_image", "shared", "charge_card"}
+
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        p.communicate(timeout=40)
+        assert p.returncode == 0, p.args

@@ -3,5 +3,5 @@
 # sharing jobs. Everything it starts, it stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-GOWORK_SKIP_BROWSER=1 bash scripts/setup.sh
+GOWORK_SETUP=demo bash scripts/setup.sh
 exec python3 -m gowork_compat.demo --harness "$PWD/go-harness/gowork-harness" "$@"

@@ -7,8 +7,14 @@ cd "$(dirname "$0")/.."
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-if [ "${GOWORK_SKIP_BROWSER:-0}" != "1" ] && ! command -v chromium >/dev/null 2>&1; then
-  missing+=(chromium)
+if [ "${GOWORK_SETUP:-tests}" = "tests" ]; then
+  # the browser test needs Chromium; docker-compose.yml is validated where a docker
+  # client exists (no engine is needed for `config`)
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  if command -v docker >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1 \
+     && ! command -v docker-compose >/dev/null 2>&1; then
+    missing+=(docker-compose)
+  fi
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import redis.asyncio as aredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -175,8 +175,16 @@ class WorkerPool:
         self._startup_error: BaseException | None = None
 
     # -- registration -------------------------------------------------------------------
+    @overload
+    def job(self, name: str, handler: None = None, options: JobOptions | None = None,
+            **opts: Any) -> Callable[[F], F]: ...
+
+    @overload
+    def job(self, name: str, handler: Callable[..., Any], options: JobOptions | None = None,
+            **opts: Any) -> WorkerPool: ...
+
     def job(self, name: str, handler: Callable[..., Any] | None = None, options: JobOptions | None = None,
-            **opts: Any) -> Any:
+            **opts: Any) -> Callable[[F], F] | WorkerPool:
         """Register ``handler`` for job ``name``; usable as ``pool.job(name, fn)`` or as a
         decorator ``@pool.job(name, priority=5)``. Options: see :class:`JobOptions`."""
         if self._started:

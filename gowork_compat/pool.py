@@ -415,7 +415,8 @@ class _Engine:
         if self.threads is not None:
             self.threads.close()
         try:
-            await asyncio.wait_for(self.client.aclose(), timeout=2.0)
+            # the pool was passed in explicitly, so aclose() alone would leave it connected
+            await asyncio.wait_for(self.client.connection_pool.disconnect(), timeout=2.0)
         except Exception:
             pass
         self.st.stopped.set()
@@ -943,6 +944,6 @@ class _Watchers:
                 t.cancel()
         for c in self.clients.values():
             try:
-                await asyncio.wait_for(c.aclose(), timeout=1.0)
+                await asyncio.wait_for(c.connection_pool.disconnect(), timeout=1.0)
             except Exception:
                 pass

@@ -260,10 +260,12 @@ def test_idle_pool_wakes_on_enqueue(redis_url: str, ns: str, r: redis.Redis) -> 
     pool = WorkerPool(redis_url, ns, 4)
     pool.job("a", lambda j: None)
     pool.job("b", lambda j: got.set())
+    clients_before = len(r.client_list())
     pool.start()
     try:
         time.sleep(1.5)  # idle: the fetch backoff is at its 5 s step by now
-        assert len([c for c in r.client_list() if c["cmd"] == "blmove"]) == 2
+        blocked = [c for c in r.client_list() if c["cmd"] == "blmove" and c["flags"] == "b"]
+        assert len(blocked) == 2
         t0 = time.monotonic()
         Enqueuer(redis_url, ns).enqueue("b", {})
         assert got.wait(2.0)
@@ -277,3 +279,4 @@ def test_idle_pool_wakes_on_enqueue(redis_url: str, ns: str, r: redis.Redis) -> 
         assert r.lrange(k.jobs("a"), 0, -1) == [b"j3", b"j2", b"j1"]
     finally:
         pool.stop()
+    assert len(r.client_list()) == clients_before, "a stopped pool leaves no connection open"

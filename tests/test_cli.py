@@ -10,7 +10,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,13 @@ import redis
 from gowork_compat import Enqueuer, Job, WorkerPool
 from gowork_compat.keys import Keys
 
-from .conftest import RedisServer, free_port
+from .conftest import RedisServer, free_port, until
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_for(pred: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+    return until(pred, timeout, what)
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -57,16 +60,6 @@ def one_error_line(p: subprocess.CompletedProcess[str], code: int, *needles: str
     for n in needles:
         assert n in lines[0], (n, lines[0])
     return lines[0]
-
-
-def wait_for(pred: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def ns_keys(r: redis.Redis, ns: str) -> list[bytes]:

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -23,7 +22,13 @@ import pytest
 import redis
 import yaml
 
+from tests.conftest import until as _until
+
 from .conftest import RedisServer, free_port
+
+
+def wait_for(pred: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
+    return _until(pred, timeout, what)
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
@@ -169,16 +174,6 @@ def first_line(p: subprocess.Popen[str], timeout: float = 20.0) -> str:
     t.join(timeout)
     assert out and out[0], "no output in time"
     return out[0]
-
-
-def wait_for(pred: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_compose_commands_run_here(compose: dict[str, Any], redis_server: RedisServer, ns: str, r: redis.Redis,

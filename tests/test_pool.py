@@ -8,6 +8,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,16 +20,11 @@ from gowork_compat.keys import Keys
 from gowork_compat.pool import WorkerPool
 from gowork_compat.sampler import PrioritySampler
 from gowork_compat.worker import JobOptions, default_backoff
+from tests.conftest import until as _until
 
 
-def until(pred: Any, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.01)
-    raise AssertionError("timed out")
+def until(pred: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    return _until(pred, timeout, what)
 
 
 def test_options_are_validated_at_registration(redis_url: str, ns: str) -> None:

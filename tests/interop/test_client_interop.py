@@ -23,7 +23,12 @@ from gowork_compat.enqueuer import Enqueuer
 from gowork_compat.job import Job
 from gowork_compat.keys import Keys
 from gowork_compat.pool import WorkerPool
+from tests.conftest import until as _until
 from tests.interop.harness import Harness
+
+
+def until(pred: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    return _until(pred, timeout, what)
 
 pytestmark = pytest.mark.interop
 
@@ -33,16 +38,6 @@ ARGS: list[dict[str, Any]] = [
     {"ratio": 0.1, "big": 1e21, "neg": -3, "nested": {"l": [1, "two", None, True, {}], "e": []}},
     {"text": "héllo \u2028 𝄞 \"quoted\" \\ \t", "empty": ""},
 ]
-
-
-def until(pred: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 # -- namespace snapshots --------------------------------------------------------------------

@@ -19,18 +19,13 @@ from gowork_compat.job import Job
 from gowork_compat.keys import Keys
 from gowork_compat.pool import WorkerPool
 from tests.conftest import RedisServer
+from tests.conftest import until as _until
 from tests.interop.harness import Harness
 from tests.schemas import validate
 
 
 def until(pred: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    return _until(pred, timeout, what)
 
 
 class Recorder:

@@ -80,33 +80,53 @@ return nil
 )
 
 #: *batch*: up to ARGV[2] single fetches in one call, all with the same sampled order.
-#: Every job taken gets the same lock / lock_info accounting as a single fetch.
-#: Returns a flat array {job, group index (1-based), job, group index, ...}; when no job
-#: could be taken: {0, indices of the groups whose queue is empty...} (the pool then
-#: blocks on those queues until a job arrives).
+#: Leaves Redis exactly as that many Go fetches would: per job name in order, as many jobs
+#: as the queue has, the pause allows and max_concurrency leaves room for, moved from the
+#: queue's tail to the in-progress list's head in RPOPLPUSH order (one LRANGE/LTRIM/LPUSH
+#: instead of one RPOPLPUSH each), the lock and lock_info raised by that count.
+#: Returns a flat array {job, group index (1-based), job, group index, ...} in pop order;
+#: when no job could be taken: {0, indices of the groups whose queue is empty...} (the
+#: pool then blocks on those queues until a job arrives).
 FETCH_BATCH = Script(
     "fetch_batch",
-    _FETCH_HELPERS
-    + """
+    """
+local pool = ARGV[1]
 local want = tonumber(ARGV[2])
 local out = {}
+local empty = {}
 local got = 0
-local i = 1
-while got < want and i <= #KEYS do
-  if may_take(KEYS[i], KEYS[i+2], KEYS[i+3], KEYS[i+5]) then
-    local job = take(KEYS[i], KEYS[i+1], KEYS[i+3], KEYS[i+4], ARGV[1])
-    got = got + 1
-    out[#out+1] = job
-    out[#out+1] = (i - 1) / 6 + 1
-  else
-    i = i + 6
+for i = 1, #KEYS, 6 do
+  if got >= want then break end
+  local n = redis.call('llen', KEYS[i])
+  if n == 0 then
+    empty[#empty+1] = (i - 1) / 6 + 1
+  elseif not redis.call('get', KEYS[i+2]) then
+    local k = math.min(want - got, n)
+    local cap = tonumber(redis.call('get', KEYS[i+5]))
+    if cap and cap ~= 0 then
+      local running = tonumber(redis.call('get', KEYS[i+3])) or 0
+      k = math.min(k, cap - running)
+    end
+    if k > 0 then
+      local tail = redis.call('lrange', KEYS[i], -k, -1)
+      redis.call('ltrim', KEYS[i], 0, -k - 1)
+      local popped = {}
+      for j = #tail, 1, -1 do popped[#popped+1] = tail[j] end
+      redis.call('lpush', KEYS[i+1], unpack(popped))
+      redis.call('incrby', KEYS[i+3], k)
+      redis.call('hincrby', KEYS[i+4], pool, k)
+      local g = (i - 1) / 6 + 1
+      for _, job in ipairs(popped) do
+        out[#out+1] = job
+        out[#out+1] = g
+      end
+      got = got + k
+    end
   end
 end
 if got == 0 then
   out[1] = 0
-  for g = 1, #KEYS, 6 do
-    if redis.call('llen', KEYS[g]) == 0 then out[#out+1] = (g - 1) / 6 + 1 end
-  end
+  for _, g in ipairs(empty) do out[#out+1] = g end
 end
 return out
 """,
@@ -229,9 +249,9 @@ return 'dup'
 """,
 )
 
-#: *batch*: acknowledge finished jobs, each exactly as Go's MULTI after a job does:
-#: LREM the in-progress entry, DECR the lock, HINCRBY lock_info -1, then ZADD to retry or
-#: dead when the job failed.
+#: *batch*: acknowledge finished jobs with the effect of Go's MULTI after each job: LREM
+#: the in-progress entry, ZADD to retry or dead when the job failed, and the lock and
+#: lock_info lowered by one per job (one DECRBY/HINCRBY per job name for the batch).
 #: KEYS[1]: retry zset; KEYS[2]: dead zset; then 3 per job name: in-progress, lock, lock_info.
 #: ARGV[1]: pool id; then 5 per job: name group (1-based), raw in-progress bytes,
 #: fate (0 done, 1 retry, 2 dead), zset score, zset member.
@@ -239,17 +259,22 @@ ACK_BATCH = Script(
     "ack_batch",
     """
 local pool = ARGV[1]
+local released = {}
 for a = 2, #ARGV, 5 do
-  local base = 2 + (tonumber(ARGV[a]) - 1) * 3
-  redis.call('lrem', KEYS[base + 1], 1, ARGV[a + 1])
-  redis.call('decr', KEYS[base + 2])
-  redis.call('hincrby', KEYS[base + 3], pool, -1)
+  local g = tonumber(ARGV[a])
+  redis.call('lrem', KEYS[2 + (g - 1) * 3 + 1], 1, ARGV[a + 1])
+  released[g] = (released[g] or 0) + 1
   local fate = ARGV[a + 2]
   if fate == '1' then
     redis.call('zadd', KEYS[1], ARGV[a + 3], ARGV[a + 4])
   elseif fate == '2' then
     redis.call('zadd', KEYS[2], ARGV[a + 3], ARGV[a + 4])
   end
+end
+for g, n in pairs(released) do
+  local base = 2 + (g - 1) * 3
+  redis.call('decrby', KEYS[base + 2], n)
+  redis.call('hincrby', KEYS[base + 3], pool, -n)
 end
 return (#ARGV - 1) / 5
 """,

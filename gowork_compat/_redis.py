@@ -22,7 +22,7 @@ RedisLike = Union[str, "redis.Redis", "aredis.Redis"]
 
 __all__ = [
     "AutoPipeline", "Call", "RawSender", "RedisLike", "aexecute", "araw", "arun_script", "async_client",
-    "bulk", "execute", "pack", "pack_call", "run_script", "sync_client",
+    "bulk", "execute", "pack", "pack_call", "raise_errors", "run_script", "sync_client", "unloaded",
 ]
 
 _COPY_KWARGS = (
@@ -105,6 +105,20 @@ def _queue(pipe: Any, call: Call) -> None:
         pipe.execute_command(*call.args)
 
 
+def unloaded(scripts: Sequence[Script | None], replies: Sequence[Any]) -> list[int]:
+    """Indices of replies saying NOSCRIPT for a script command: the server lost its script
+    cache (restart, flush), the script did not run, and it can be loaded and run again."""
+    return [i for i, rep in enumerate(replies) if isinstance(rep, NoScriptError) and scripts[i] is not None]
+
+
+def raise_errors(replies: list[Any]) -> list[Any]:
+    """Raise the first error reply; otherwise return the replies."""
+    for rep in replies:
+        if isinstance(rep, Exception):
+            raise rep
+    return replies
+
+
 def execute(client: redis.Redis, calls: Sequence[Call], transaction: bool = False) -> list[Any]:
     """Send ``calls`` in one round trip and return their replies (errors raised).
 
@@ -121,14 +135,11 @@ def execute(client: redis.Redis, calls: Sequence[Call], transaction: bool = Fals
     for c in calls:
         _queue(pipe, c)
     replies: list[Any] = pipe.execute(raise_on_error=False)
-    for i, rep in enumerate(replies):
-        if isinstance(rep, NoScriptError) and calls[i].script is not None:
-            c = calls[i]
-            assert c.script is not None
-            replies[i] = run_script(client, c.script, c.keys, c.args)
-        elif isinstance(rep, Exception):
-            raise rep
-    return replies
+    for i in unloaded([c.script for c in calls], replies):
+        c = calls[i]
+        assert c.script is not None
+        replies[i] = run_script(client, c.script, c.keys, c.args)
+    return raise_errors(replies)
 
 
 async def aexecute(client: aredis.Redis, calls: Sequence[Call], transaction: bool = False) -> list[Any]:
@@ -142,14 +153,11 @@ async def aexecute(client: aredis.Redis, calls: Sequence[Call], transaction: boo
     for c in calls:
         _queue(pipe, c)
     replies: list[Any] = await pipe.execute(raise_on_error=False)
-    for i, rep in enumerate(replies):
-        if isinstance(rep, NoScriptError) and calls[i].script is not None:
-            c = calls[i]
-            assert c.script is not None
-            replies[i] = await arun_script(client, c.script, c.keys, c.args)
-        elif isinstance(rep, Exception):
-            raise rep
-    return replies
+    for i in unloaded([c.script for c in calls], replies):
+        c = calls[i]
+        assert c.script is not None
+        replies[i] = await arun_script(client, c.script, c.keys, c.args)
+    return raise_errors(replies)
 
 
 # -- the hot path: commands packed by hand -------------------------------------------------
@@ -237,15 +245,10 @@ class RawSender:
         replies come back as Redis sent them."""
         packed = [pack_call(c) for c in calls]
         replies = self.send(packed)
-        for i, rep in enumerate(replies):
-            c = calls[i]
-            if isinstance(rep, NoScriptError) and c.script is not None:
-                self.client.script_load(c.script.source)
-                (replies[i],) = self.send([packed[i]])
-                rep = replies[i]
-            if isinstance(rep, Exception):
-                raise rep
-        return replies
+        for i in unloaded([c.script for c in calls], replies):
+            self.client.script_load(calls[i].script.source)  # type: ignore[union-attr]
+            (replies[i],) = self.send([packed[i]])
+        return raise_errors(replies)
 
     def close(self) -> None:
         self._drop()
@@ -306,12 +309,7 @@ class AutoPipeline:
         """Like :func:`aexecute` (errors raised, NOSCRIPT handled), replies as Redis sent them."""
         packed = [pack_call(c) for c in calls]
         replies = await self.send(packed)
-        for i, rep in enumerate(replies):
-            c = calls[i]
-            if isinstance(rep, NoScriptError) and c.script is not None:
-                await self.client.script_load(c.script.source)
-                (replies[i],) = await self.send([packed[i]])
-                rep = replies[i]
-            if isinstance(rep, Exception):
-                raise rep
-        return replies
+        for i in unloaded([c.script for c in calls], replies):
+            await self.client.script_load(calls[i].script.source)  # type: ignore[union-attr]
+            (replies[i],) = await self.send([packed[i]])
+        return raise_errors(replies)

@@ -23,11 +23,10 @@ from typing import Any, TypeVar, overload
 
 import redis.asyncio as aredis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import gojson
-from ._redis import Call, RedisLike, aexecute, araw, async_client, bulk
+from ._redis import Call, RedisLike, aexecute, araw, async_client, bulk, raise_errors, unloaded
 from .enqueuer import Dialect
 from .heartbeat import BEAT_PERIOD, Heartbeat
 from .job import Job, JobDecodeError, new_id
@@ -551,14 +550,10 @@ class _Engine:
             packed.append(self.fetch_packed(want))
             scripts.append(FETCH_BATCH)
         replies = await araw(self.client, packed)
-        for i, rep in enumerate(replies):
-            if isinstance(rep, NoScriptError):  # Redis restarted or flushed: load and run again
-                await self.client.script_load(scripts[i].source)
-                (rep,) = await araw(self.client, [packed[i]])
-                replies[i] = rep
-            if isinstance(rep, Exception):
-                raise rep
-        return replies[-1] if want else None
+        for i in unloaded(scripts, replies):  # Redis restarted or flushed: load and run again
+            await self.client.script_load(scripts[i].source)
+            (replies[i],) = await araw(self.client, [packed[i]])
+        return raise_errors(replies)[-1] if want else None
 
     async def main(self) -> None:
         st = self.st

@@ -215,39 +215,29 @@ return nil
 """,
 )
 
+def _unique_enqueue(name: str, place: str) -> Script:
+    """The unique enqueue guard around ``place`` (the Lua that stores the job)."""
+    return Script(name, f"""
+if redis.call('set', KEYS[2], ARGV[2], 'NX', 'EX', '86400') then
+  {place}
+  return 'ok'
+end
+if ARGV[3] == '1' then
+  redis.call('set', KEYS[2], ARGV[2], 'EX', '86400')
+end
+return 'dup'
+""")
+
+
 #: Unique enqueue onto a queue.  KEYS[1]: queue; KEYS[2]: unique key.
 #: ARGV[1]: job JSON; ARGV[2]: value stored under the unique key ("1", or with
 #: unique-by-key the job JSON); ARGV[3]: "1" to refresh the key on a duplicate
 #: (upstream master) or "0" (v0.5.1).  Returns 'ok' or 'dup'.
-ENQUEUE_UNIQUE = Script(
-    "enqueue_unique",
-    """
-if redis.call('set', KEYS[2], ARGV[2], 'NX', 'EX', '86400') then
-  redis.call('lpush', KEYS[1], ARGV[1])
-  return 'ok'
-end
-if ARGV[3] == '1' then
-  redis.call('set', KEYS[2], ARGV[2], 'EX', '86400')
-end
-return 'dup'
-""",
-)
+ENQUEUE_UNIQUE = _unique_enqueue("enqueue_unique", "redis.call('lpush', KEYS[1], ARGV[1])")
 
 #: Unique enqueue into the scheduled zset.  KEYS[1]: scheduled zset; KEYS[2]: unique key.
 #: ARGV[1]: job JSON; ARGV[2]: unique key value; ARGV[3]: refresh flag; ARGV[4]: run at.
-ENQUEUE_UNIQUE_IN = Script(
-    "enqueue_unique_in",
-    """
-if redis.call('set', KEYS[2], ARGV[2], 'NX', 'EX', '86400') then
-  redis.call('zadd', KEYS[1], ARGV[4], ARGV[1])
-  return 'ok'
-end
-if ARGV[3] == '1' then
-  redis.call('set', KEYS[2], ARGV[2], 'EX', '86400')
-end
-return 'dup'
-""",
-)
+ENQUEUE_UNIQUE_IN = _unique_enqueue("enqueue_unique_in", "redis.call('zadd', KEYS[1], ARGV[4], ARGV[1])")
 
 #: *batch*: acknowledge finished jobs with the effect of Go's MULTI after each job: LREM
 #: the in-progress entry, ZADD to retry or dead when the job failed, and the lock and

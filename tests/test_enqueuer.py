@@ -131,3 +131,21 @@ def test_redis_down_is_a_clear_error(ns: str) -> None:
         enq.enqueue("x", {})
     # the known-jobs cache did not record the failed SADD
     assert enq.planner.known_jobs_call(["x"]) is not None
+
+
+def test_scripts_are_reloaded_after_a_flush(r: redis.Redis, redis_url: str, ns: str) -> None:
+    """NOSCRIPT (a restarted or flushed Redis) costs a reload, not an error, on both front ends."""
+    enq = Enqueuer(redis_url, ns)
+    assert enq.enqueue_unique("u", {"a": 1}) is not None
+    r.script_flush()
+    assert enq.enqueue_unique("u", {"a": 2}) is not None
+    assert enq.enqueue_unique("u", {"a": 2}) is None
+
+    async def main() -> None:
+        a = AsyncEnqueuer(redis_url, ns)
+        r.script_flush()
+        assert await a.enqueue_unique_in("u", 5, {"a": 3}) is not None
+        await a.aclose()
+
+    asyncio.run(main())
+    assert r.llen(Keys(ns).jobs("u")) == 2 and r.zcard(Keys(ns).scheduled) == 1

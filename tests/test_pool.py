@@ -276,3 +276,51 @@ def test_idle_pool_wakes_on_enqueue(redis_url: str, ns: str, r: redis.Redis) -> 
     finally:
         pool.stop()
     assert len(r.client_list()) == clients_before, "a stopped pool leaves no connection open"
+
+
+def test_requeuer_keeps_known_names_and_buries_garbage(redis_url: str, ns: str, r: redis.Redis) -> None:
+    """Beyond Go's requeuer: a due job of a name in known_jobs goes to its queue (Go's sends
+    it dead unless its own pool handles it), and a member that is not a job goes dead with
+    its bytes kept instead of failing the script every second."""
+    k = Keys(ns)
+    r.sadd(k.known_jobs, "other")
+    past = int(time.time()) - 5
+    other = Job(name="other", id="0123456789abcdef01234567", enqueued_at=past, args={"x": 1})
+    ghost = Job(name="ghost", id="1123456789abcdef01234567", enqueued_at=past, args=None)
+    r.zadd(k.scheduled, {b"not json": past - 1, other.encode(): past, ghost.encode(): past + 1})
+    pool = WorkerPool(redis_url, ns, 1)
+    pool.job("mine", lambda j: None)
+    pool.start()
+    try:
+        until(lambda: r.zcard(k.scheduled) == 0 and r.zcard(k.dead) == 2)
+    finally:
+        pool.stop()
+    (moved,) = r.lrange(k.jobs("other"), 0, -1)
+    assert json.loads(moved)["id"] == other.id and json.loads(moved)["t"] >= past + 5
+    dead = sorted((json.loads(m) for m in r.zrange(k.dead, 0, -1)), key=lambda d: d["id"])
+    assert dead[0]["id"] == ghost.id and dead[0]["err"] == "unknown job when requeueing"
+    assert dead[1]["args"] == {"raw_payload": "not json"} and dead[1]["err"].startswith("malformed job payload")
+
+
+def test_reaper_requeues_jobs_of_a_dead_pool_without_heartbeat(redis_url: str, ns: str, r: redis.Redis) -> None:
+    """Go's reaper only cleans locks when a dead pool's heartbeat hash is gone; ours also
+    puts its in-progress jobs back (for names in known_jobs or its own)."""
+    k = Keys(ns)
+    dead_pool = "ffffffffffffffffffffffff"
+    job = Job(name="k", id="2123456789abcdef01234567", enqueued_at=1, args={})
+    r.sadd(k.worker_pools, dead_pool)
+    r.sadd(k.known_jobs, "k")
+    r.lpush(k.in_progress(dead_pool, "k"), job.encode())
+    r.set(k.lock("k"), 1)
+    r.hset(k.lock_info("k"), dead_pool, 1)
+    ran: list[str] = []
+    pool = WorkerPool(redis_url, ns, 1, first_reap=0.1)
+    pool.job("k", lambda j: ran.append(j.id))
+    pool.start()
+    try:
+        until(lambda: ran == [job.id])
+    finally:
+        pool.stop()
+    assert not r.sismember(k.worker_pools, dead_pool)
+    assert r.llen(k.in_progress(dead_pool, "k")) == 0
+    assert int(r.get(k.lock("k")) or 0) == 0 and r.hget(k.lock_info("k"), dead_pool) is None

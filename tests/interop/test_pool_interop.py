@@ -456,3 +456,22 @@ def test_python_pool_modes_and_middleware_in_subprocess(harness: Harness, redis_
         assert {e["id"] for e in py.events("job_start")} == ids
         assert {e["id"] for e in py.events("middleware")} == ids
         py.stop()
+
+
+def test_python_worker_clears_go_unique_key_with_big_int(harness: Harness, redis_url: str, ns: str,
+                                                         r: redis.Redis) -> None:
+    """Go enqueues a unique job whose args hold an int64 beyond 2**53 (the key has its exact
+    digits). A Go v0.5.1 worker recomputes the key from float64 args and misses it; the
+    Python worker keeps the integer exact and deletes the right key."""
+    args = {"account": 9007199254740993}
+    (resp,) = harness.enqueue([{"method": "EnqueueUnique", "name": "bigu", "args": args, "args_int": True}])
+    assert resp["job"] is not None
+    ukey = Keys(ns).unique("bigu", args)
+    assert r.exists(ukey) == 1, "our key bytes equal the Go enqueuer's"
+    seen: list[Job] = []
+    pool = WorkerPool(redis_url, ns, 1)
+    pool.job("bigu", seen.append)
+    with running(pool):
+        until(lambda: seen, what="the unique job")
+    assert seen[0].args == args
+    assert r.exists(ukey) == 0

@@ -391,7 +391,9 @@ class _Engine:
         loops: list[tuple[str, Callable[[], Any], Callable[[], float], float]] = [
             ("heartbeat", self.beat, lambda: BEAT_PERIOD, BEAT_PERIOD),
             ("requeuer", self.requeue, lambda: REQUEUE_PERIOD, 0.0),
-            ("reaper", self.reap, lambda: self.p.reap_period + random.uniform(0, REAP_JITTER), self.p.first_reap),
+            # Go: every 10 min plus 0-30 s; a shorter reap_period gets proportionally less jitter
+            ("reaper", self.reap,
+             lambda: self.p.reap_period * (1 + random.uniform(0, REAP_JITTER / REAP_PERIOD)), self.p.first_reap),
         ]
         if self.p._periodic:
             loops.append(("periodic", self.enqueue_periodic, lambda: PERIOD + random.uniform(0, PERIOD_JITTER), 0.0))

@@ -16,7 +16,7 @@ import redis
 import redis.asyncio as aredis
 from redis.exceptions import NoScriptError, ResponseError
 
-from .scripts import Script
+from ._script import Script
 
 RedisLike = Union[str, "redis.Redis", "aredis.Redis"]
 

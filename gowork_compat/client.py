@@ -49,11 +49,13 @@ from .heartbeat import DEAD_AFTER
 from .job import Job
 from .keys import Keys
 from .scripts import (
-    CLIENT_DELETE_ZSET_JOB,
-    CLIENT_RESET_LOCK,
-    CLIENT_RETRY_ALL_DEAD,
-    CLIENT_RETRY_DEAD_JOB,
+    delete_zset_job_call,
+    reset_lock_call,
+    retry_all_dead_call,
+    retry_dead_job_call,
+    retry_dead_job_result,
 )
+from .unique import release_call
 
 __all__ = [
     "PAGE_SIZE",
@@ -507,7 +509,7 @@ class ClientPlanner:
 
     # -- actions ----------------------------------------------------------------------------
     def _plan_delete_zset_job(self, key: str, score: int, job_id: str) -> Plan[bytes | None]:
-        (reply,) = yield [Call(int(score), job_id, script=CLIENT_DELETE_ZSET_JOB, keys=[key])]
+        (reply,) = yield [delete_zset_job_call(key, score, job_id)]
         removed, last = int(reply[0]), _raw(reply[1])
         if removed == 0:
             raise JobNotFound(NOTHING_DELETED)
@@ -522,27 +524,20 @@ class ClientPlanner:
     def plan_delete_scheduled_job(self, scheduled_for: int, job_id: str) -> Plan[None]:
         last = yield from self._plan_delete_zset_job(self.keys.scheduled, scheduled_for, job_id)
         if last:
-            job = Job.decode(last)
-            if job.unique:
-                # As the workers: upstream master's unique-by-key jobs carry their key.
-                key = job.unique_key or self.keys.unique(job.name, job.args)
-                yield [Call("DEL", key)]
-
-    def _revive_keys(self, names: Sequence[str]) -> list[str]:
-        return [self.keys.dead, *(self.keys.jobs(n) for n in names)]
+            release = release_call(self.keys, Job.decode(last))
+            if release is not None:
+                yield [release]
 
     def plan_retry_dead_job(self, died_at: int, job_id: str) -> Plan[None]:
         names = yield from self.plan_known_jobs()
-        (reply,) = yield [Call(self.keys.jobs_prefix, self.now(), int(died_at), job_id,
-                               script=CLIENT_RETRY_DEAD_JOB, keys=self._revive_keys(names))]
-        requeued, matched = int(reply[0]), int(reply[1])
+        (reply,) = yield [retry_dead_job_call(self.keys, names, self.now(), died_at, job_id)]
+        requeued, matched = retry_dead_job_result(reply, job_id)
         if requeued == 0:
             raise UnknownJobName(NOTHING_RETRIED) if matched else JobNotFound(NOTHING_RETRIED)
 
     def plan_retry_all_dead_jobs(self) -> Plan[int]:
         names = yield from self.plan_known_jobs()
-        call = Call(self.keys.jobs_prefix, self.now(), RETRY_ALL_BATCH, script=CLIENT_RETRY_ALL_DEAD,
-                    keys=self._revive_keys(names))
+        call = retry_all_dead_call(self.keys, names, self.now(), RETRY_ALL_BATCH)
         total = 0
         for _ in range(RETRY_ALL_MAX_ROUNDS):
             (reply,) = yield [call]
@@ -562,8 +557,7 @@ class ClientPlanner:
 
     def plan_reset_lock(self, job_name: str) -> Plan[JobLock]:
         k = self.keys
-        yield [Call(k.prefix + "worker_pools:", self.now(), self.dead_after, script=CLIENT_RESET_LOCK,
-                    keys=[k.lock(job_name), k.lock_info(job_name), k.worker_pools])]
+        yield [reset_lock_call(k, job_name, self.now(), self.dead_after)]
         found = yield from self.plan_lock(job_name)
         return found
 

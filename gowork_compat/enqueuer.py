@@ -19,7 +19,7 @@ from . import gojson
 from ._redis import AutoPipeline, Call, RawSender, RedisLike, async_client, sync_client
 from .job import Job, new_id, new_ids
 from .keys import Keys
-from .scripts import ENQUEUE_UNIQUE, ENQUEUE_UNIQUE_IN
+from .unique import UniqueEnqueue, enqueue_unique_call, enqueue_unique_in_call, plan_unique
 
 __all__ = [
     "AsyncEnqueuer",
@@ -47,14 +47,33 @@ class ScheduledJob:
     job: Job
 
 
+#: the longest delay ``enqueue_in`` accepts, either way: 100 years. Far beyond any real
+#: schedule, and the run-at time stays an integer that a zset score, Go's int64 and every
+#: client (Go's parses scores as integers) read back exactly.
+MAX_DELAY_SECONDS = 100 * 366 * 86400
+
+
 def _seconds(value: int | float | timedelta) -> int:
     if isinstance(value, bool):
         raise TypeError("seconds_from_now must be a number of seconds or a timedelta, not bool")
     if isinstance(value, timedelta):
-        return int(value.total_seconds())
-    if isinstance(value, (int, float)):
-        return int(value)
-    raise TypeError(f"seconds_from_now must be a number of seconds or a timedelta, not {type(value).__name__}")
+        seconds: int | float = value.total_seconds()
+    elif isinstance(value, (int, float)):
+        seconds = value
+    else:
+        raise TypeError(
+            f"seconds_from_now must be a number of seconds or a timedelta, not {type(value).__name__}")
+    if not -MAX_DELAY_SECONDS <= seconds <= MAX_DELAY_SECONDS:  # also refuses NaN
+        raise ValueError(f"seconds_from_now must be within ±{MAX_DELAY_SECONDS} s (100 years), got {value!r}")
+    return int(seconds)
+
+
+def _check_name_text(name: str) -> None:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"job name {name!r} is not valid text: it holds a lone surrogate "
+                         f"({name[exc.start]!r} at index {exc.start}) that UTF-8 cannot encode") from None
 
 
 class EnqueuePlanner:
@@ -80,13 +99,14 @@ class EnqueuePlanner:
 
     # -- validation ------------------------------------------------------------------
     def _check(self, name: str, args: Mapping[str, Any] | None) -> dict[str, Any] | None:
-        if type(name) is str and name and (args is None or type(args) is dict):  # the common case
+        if type(name) is str and name and name.isascii() and (args is None or type(args) is dict):  # common case
             gojson.check_args(args, allow_big_ints=self.allow_big_ints)
             return args
         if not isinstance(name, str):
             raise TypeError(f"job name must be a str, not {type(name).__name__}")
         if not name:
             raise ValueError("job name must not be empty")
+        _check_name_text(name)
         if args is not None and not isinstance(args, Mapping):
             raise TypeError(f"job args must be a dict (or None), not {type(args).__name__}")
         gojson.check_args(args, allow_big_ints=self.allow_big_ints)
@@ -141,43 +161,32 @@ class EnqueuePlanner:
             if key_args is None or not isinstance(key_args, Mapping):
                 raise TypeError("unique-by-key needs a dict key")
             gojson.check_args(key_args, allow_big_ints=self.allow_big_ints)
-            ukey = self.keys.unique(name, key_args)
-        else:
-            ukey = self.keys.unique(name, checked)
-        with_key = by_key or self.dialect == "master"
-        job = Job(name=name, id=new_id(), enqueued_at=int(self.clock()), args=checked, unique=True,
-                  unique_key=ukey if with_key else "")
-        raw = job.encode()
-        # The unique key holds "1", or (unique-by-key, upstream master) the job itself so that
-        # the worker runs the newest args.
-        stored = raw.decode("utf-8") if by_key else "1"
-        refresh = "1" if with_key else "0"
-        return job, ukey, raw, stored, refresh
+        u = plan_unique(self.keys, self.dialect, name, checked, key_args, by_key, new_id(), int(self.clock()))
+        return u.job, u.key, u.raw, u.stored, u.refresh
 
     def plan_enqueue_unique(self, name: str, args: Mapping[str, Any] | None,
                             key_args: Mapping[str, Any] | None = None, *,
                             by_key: bool = False) -> tuple[Job, list[Call]]:
-        job, ukey, raw, stored, refresh = self._unique(name, args, key_args, by_key)
+        u = UniqueEnqueue(*self._unique(name, args, key_args, by_key))
         calls: list[Call] = []
         kj = self.known_jobs_call([name])
         if kj is not None:
             calls.append(kj)
-        calls.append(Call(raw, stored, refresh, script=ENQUEUE_UNIQUE, keys=[self.keys.jobs(name), ukey]))
-        return job, calls
+        calls.append(enqueue_unique_call(self.keys, u))
+        return u.job, calls
 
     def plan_enqueue_unique_in(self, name: str, seconds: int | float | timedelta,
                                args: Mapping[str, Any] | None,
                                key_args: Mapping[str, Any] | None = None, *,
                                by_key: bool = False) -> tuple[ScheduledJob, list[Call]]:
         delay = _seconds(seconds)
-        job, ukey, raw, stored, refresh = self._unique(name, args, key_args, by_key)
-        sj = ScheduledJob(run_at=job.enqueued_at + delay, job=job)
+        u = UniqueEnqueue(*self._unique(name, args, key_args, by_key))
+        sj = ScheduledJob(run_at=u.job.enqueued_at + delay, job=u.job)
         calls: list[Call] = []
         kj = self.known_jobs_call([name])
         if kj is not None:
             calls.append(kj)
-        calls.append(Call(raw, stored, refresh, sj.run_at, script=ENQUEUE_UNIQUE_IN,
-                          keys=[self.keys.scheduled, ukey]))
+        calls.append(enqueue_unique_in_call(self.keys, u, sj.run_at))
         return sj, calls
 
     def plan_bulk(self, items: Iterable[tuple[str, Mapping[str, Any] | None]]) -> tuple[list[Job], list[Call]]:

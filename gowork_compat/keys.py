@@ -8,8 +8,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import gojson
-
 __all__ = ["Keys", "namespace_prefix"]
 
 
@@ -89,10 +87,9 @@ class Keys:
         """The unique-job key: prefix, ``unique:``, name, ``:`` and Go's ``json.Encoder``
         output for the args (with its trailing newline); nothing after the colon for nil args.
         """
-        base = self.prefix + "unique:" + job_name + ":"
-        if key_args is None:
-            return base
-        return base + gojson.dumps(key_args, newline=True).decode("utf-8")
+        from .unique import unique_key  # unique jobs live in gowork_compat.unique
+
+        return unique_key(self.prefix, job_name, key_args)
 
     def job_name_from_queue(self, queue_key: str) -> str | None:
         """Inverse of :meth:`jobs` (``None`` when the key is not a job queue of this namespace)."""

@@ -25,8 +25,9 @@ import redis.asyncio as aredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from . import gojson
+from . import unique
 from ._redis import Call, RedisLike, aexecute, araw, async_client, bulk, raise_errors, unloaded
+from .burial import burial_reason, buried_job
 from .enqueuer import Dialect
 from .heartbeat import BEAT_PERIOD, Heartbeat
 from .job import Job, JobDecodeError, new_id
@@ -35,8 +36,9 @@ from .observer import Observer
 from .periodic import PERIOD, PERIOD_JITTER, PeriodicEnqueuer, PeriodicJob
 from .reaper import FIRST_REAP, REAP_JITTER, REAP_PERIOD, Reaper
 from .requeuer import REQUEUE_BATCH, REQUEUE_PERIOD, Requeuer
+from .rescuer import Rescuer
 from .sampler import PrioritySampler
-from .scripts import ACK_BATCH, FETCH_BATCH, FETCH_KEYS_PER_JOB, Script
+from .scripts import ACK_BATCH, FETCH_BATCH, FETCH_KEYS_PER_JOB, Script, ack_keys, fetch_group_keys
 from .worker import (
     Fate,
     JobOptions,
@@ -363,13 +365,12 @@ class _Engine:
         self.retrier = Requeuer(self.keys, self.keys.retry, self.names, use_known_jobs=pool.use_known_jobs)
         self.scheduler = Requeuer(self.keys, self.keys.scheduled, self.names, use_known_jobs=pool.use_known_jobs)
         self.reaper = Reaper(self.keys, pool.pool_id, self.names)
+        self.rescuer = Rescuer(self.keys)
         self.periodic = PeriodicEnqueuer(self.keys, pool._periodic)
         self.executor = ThreadPoolExecutor(max_workers=pool.concurrency, thread_name_prefix="gowork-job")
         self.tasks: list[asyncio.Task[None]] = []
         self.job_tasks: set[asyncio.Task[None]] = set()
-        self.ack_keys = [self.keys.retry, self.keys.dead]
-        for n in self.names:
-            self.ack_keys += [self.keys.in_progress(pool.pool_id, n), self.keys.lock(n), self.keys.lock_info(n)]
+        self.ack_keys = ack_keys(self.keys, pool.pool_id, self.names)
         self.observer_event = asyncio.Event()
         self.closing = asyncio.Event()
         self.loop = asyncio.get_running_loop()
@@ -391,6 +392,7 @@ class _Engine:
         loops: list[tuple[str, Callable[[], Any], Callable[[], float], float]] = [
             ("heartbeat", self.beat, lambda: BEAT_PERIOD, BEAT_PERIOD),
             ("requeuer", self.requeue, lambda: REQUEUE_PERIOD, 0.0),
+            ("rescuer", lambda: self.rescuer.run_once(self.client, int(time.time())), lambda: REQUEUE_PERIOD, 0.5),
             # Go: every 10 min plus 0-30 s; a shorter reap_period gets proportionally less jitter
             ("reaper", self.reap,
              lambda: self.p.reap_period * (1 + random.uniform(0, REAP_JITTER / REAP_PERIOD)), self.p.first_reap),
@@ -441,6 +443,7 @@ class _Engine:
                 outage.ok()
                 delay = period()
             except _OUTAGE as exc:
+                self.reaper.note_outage()
                 delay = outage.failed(exc)
             except asyncio.CancelledError:
                 raise
@@ -506,11 +509,7 @@ class _Engine:
         self._ack_head = (b"$7\r\nEVALSHA\r\n" + bulk(ACK_BATCH.sha) + bulk(len(self.ack_keys))
                           + b"".join(bulk(x) for x in self.ack_keys) + bulk(pid))
         self._ack_argc = 3 + len(self.ack_keys) + 1
-        self._fetch_group = {
-            n: b"".join(bulk(x) for x in (k.jobs(n), k.in_progress(pid, n), k.paused(n), k.lock(n),
-                                           k.lock_info(n), k.max_concurrency(n)))
-            for n in self.names
-        }
+        self._fetch_group = {n: b"".join(bulk(x) for x in fetch_group_keys(k, pid, n)) for n in self.names}
         self._fetch_head = b"$7\r\nEVALSHA\r\n" + bulk(FETCH_BATCH.sha) + bulk(FETCH_KEYS_PER_JOB * len(self.names))
         self._fetch_argc = 3 + FETCH_KEYS_PER_JOB * len(self.names) + 2
         self._fetch_tail = bulk(pid)
@@ -690,47 +689,20 @@ class _Engine:
     async def take_unique_keys(self, jobs: list[Job]) -> dict[int, Job]:
         """Delete the unique keys of fetched unique jobs (GET first: with upstream master's
         unique-by-key the key holds the job with the newest args)."""
-        out: dict[int, Job] = {}
-        keys: list[str] = []
-        for job in jobs:
-            try:
-                keys.append(job.unique_key or self.keys.unique(job.name, job.args))
-            except gojson.GoJSONError:
-                keys.append("")
-        calls: list[Call] = []
-        for key in keys:
-            if key:
-                calls += [Call("GET", key), Call("DEL", key)]
+        found, calls = unique.take_calls(self.keys, jobs)
         if not calls:
-            return out
+            return {}
         try:
             replies = await aexecute(self.client, calls)
         except _OUTAGE as exc:
             log.warning("could not clear unique keys: %s", exc)
-            return out
-        values = iter(replies[0::2])
-        for job, key in zip(jobs, keys):
-            if not key:
-                continue
-            value = next(values)
-            if value is None or value == b"1":
-                continue
-            try:
-                newer = Job.decode(value)
-            except JobDecodeError:
-                continue
-            newer.raw = job.raw  # acknowledge the entry actually in the in-progress list
-            newer.dequeued_from = job.dequeued_from
-            newer.in_progress_queue = job.in_progress_queue
-            out[id(job)] = newer
-        return out
+            return {}
+        return unique.newer_jobs(jobs, found, replies)
 
     def bury_malformed(self, raw: bytes, group: int, name: str, problem: str, now: int) -> None:
         """A payload Go could not decode would sit in the in-progress list forever; put a
         readable dead job in its place (the original bytes kept in args.raw_payload)."""
-        text = raw.decode("utf-8", "replace")
-        dead = Job(name=name, id=new_id(), enqueued_at=now, args={"raw_payload": text}, fails=1,
-                   last_err=problem or "malformed job payload", failed_at=now)
+        dead = buried_job(raw, name, burial_reason(self.keys.jobs(name), problem or "not a job"), now)
         log.error("job payload in %s is malformed (%s): moved to the dead set", self.keys.jobs(name), problem)
         self.acks.append(_Ack(group, raw, Fate.DEAD, now, dead.encode()))
 

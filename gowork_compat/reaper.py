@@ -6,21 +6,27 @@ Timing as Go's: first run :data:`FIRST_REAP` seconds after start, then every
 
 Beyond Go: a dead pool whose heartbeat hash is gone has its in-progress lists requeued
 too (for every job name this pool knows or finds in known_jobs); Go only cleans the
-locks then, stranding those jobs.
+locks then, stranding those jobs. A pool that was itself cut off from Redis (told with
+:meth:`Reaper.note_outage`) judges no other pool until a full dead-pool window has passed
+since: the others could not beat either, and need that window to beat again. Lock counts
+are never left below 0.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import redis.asyncio as aredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ._redis import Call, aexecute
-from .heartbeat import DEAD_AFTER
+from ._redis import aexecute
+from .heartbeat import BEAT_PERIOD, DEAD_AFTER
 from .keys import Keys
-from .scripts import REAP_STALE_LOCKS, REENQUEUE_IN_PROGRESS
+from .scripts import reap_stale_locks_call, reenqueue_in_progress_call
 
 __all__ = ["FIRST_REAP", "REAP_JITTER", "REAP_PERIOD", "ReapReport", "Reaper"]
 
@@ -43,17 +49,43 @@ def _s(v: bytes | str | None) -> str | None:
 class ReapReport:
     dead_pools: list[str] = field(default_factory=list)
     requeued: int = 0
+    #: in-progress jobs requeued, per dead pool
+    per_pool: dict[str, int] = field(default_factory=dict)
+    #: True when the reaper judged nothing because its own pool was recently cut off
+    held_back: bool = False
 
 
 class Reaper:
-    def __init__(self, keys: Keys, own_pool_id: str, job_names: Iterable[str]) -> None:
+    #: seconds after this pool's last failed contact with Redis before it judges others: a
+    #: dead-pool window plus one beat (the others' first beat after the outage)
+    QUIET_AFTER_OUTAGE = DEAD_AFTER + BEAT_PERIOD
+
+    def __init__(self, keys: Keys, own_pool_id: str, job_names: Iterable[str],
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.keys = keys
         self.own_pool_id = own_pool_id
         self.job_names = sorted(job_names)
+        self.clock = clock
+        self._quiet_until = float("-inf")
+
+    def note_outage(self) -> None:
+        """This pool just failed to reach Redis: hold back judging until a full window
+        after it (call on every failed contact; the last one counts)."""
+        self._quiet_until = self.clock() + self.QUIET_AFTER_OUTAGE
 
     async def reap(self, client: aredis.Redis, now: int) -> ReapReport:
-        k = self.keys
         report = ReapReport()
+        if self.clock() < self._quiet_until:
+            report.held_back = True
+            return report
+        try:
+            return await self._reap(client, now, report)
+        except (ConnectionError, OSError, RedisConnectionError, RedisTimeoutError):
+            self.note_outage()
+            raise
+
+    async def _reap(self, client: aredis.Redis, now: int, report: ReapReport) -> ReapReport:
+        k = self.keys
         pools = [_s(p) or "" for p in await client.smembers(k.worker_pools)]
         pools = [p for p in pools if p and p != self.own_pool_id]
         if not pools:
@@ -82,24 +114,24 @@ class Reaper:
                     known = sorted({*self.job_names, *(_s(n) or "" for n in await client.smembers(k.known_jobs))}
                                    - {""})
                 job_types = known
+            requeued = 0
             if job_types:
-                report.requeued += await self._requeue(client, pool_id, job_types)
+                requeued = await self._requeue(client, pool_id, job_types)
                 await client.delete(k.heartbeat(pool_id))
+            report.requeued += requeued
+            report.per_pool[pool_id] = requeued
             await client.srem(k.worker_pools, pool_id)
             lock_types = job_types or self.job_names
             if lock_types:
-                lock_keys = [x for n in lock_types for x in (k.lock(n), k.lock_info(n))]
-                await aexecute(client, [Call(pool_id, script=REAP_STALE_LOCKS, keys=lock_keys)])
-            log.info("reaped dead worker pool %s (%d in-progress jobs requeued)", pool_id, report.requeued)
+                await aexecute(client, [reap_stale_locks_call(k, pool_id, lock_types)])
+            log.info("reaped dead worker pool %s (%d in-progress jobs requeued)", pool_id, requeued)
         return report
 
     async def _requeue(self, client: aredis.Redis, pool_id: str, job_types: list[str]) -> int:
-        k = self.keys
-        keys = [x for n in job_types for x in (k.in_progress(pool_id, n), k.jobs(n), k.lock(n), k.lock_info(n))]
+        call = reenqueue_in_progress_call(self.keys, pool_id, job_types, REENQUEUE_BATCH)
         total = 0
         while True:
-            (moved,) = await aexecute(client, [Call(pool_id, REENQUEUE_BATCH, script=REENQUEUE_IN_PROGRESS,
-                                                    keys=keys)])
+            (moved,) = await aexecute(client, [call])
             total += int(moved)
             if int(moved) < REENQUEUE_BATCH:
                 return total

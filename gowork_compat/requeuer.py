@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from ._redis import Call
 from .keys import Keys
-from .scripts import REQUEUE_DUE
+from .scripts import requeue_due_call
 
 __all__ = ["REQUEUE_BATCH", "REQUEUE_PERIOD", "Requeuer"]
 
@@ -27,8 +27,8 @@ class Requeuer:
     def __init__(self, keys: Keys, zset_key: str, job_names: Iterable[str], *, use_known_jobs: bool = True) -> None:
         self.keys = keys
         self.zset_key = zset_key
-        self._keys = [zset_key, keys.dead, *[keys.jobs(n) for n in sorted(job_names)]]
+        self.job_names = sorted(job_names)
         self._known = keys.known_jobs if use_known_jobs else ""
 
     def call(self, now: int, limit: int = REQUEUE_BATCH) -> Call:
-        return Call(self.keys.jobs_prefix, now, limit, self._known, script=REQUEUE_DUE, keys=self._keys)
+        return requeue_due_call(self.keys, self.zset_key, self.job_names, now, limit, self._known)

@@ -1,16 +1,31 @@
-"""All Lua scripts, in one place. Pure data: no I/O.
+"""The Lua scripts, each next to the builder of its KEYS/ARGV layout. No I/O.
 
-Each script states its KEYS/ARGV contract. Scripts that exist in gocraft/work have the
-same effect on Redis as the Go ones (same keys touched, same values written, the same
-cjson decode/modify/encode sequence where a job is rewritten, so the bytes agree).
-Scripts marked *batch* are Python-side extensions: they do what N calls of the Go
-script would do, in one call. See ``spec/README.md``.
+Each script states its KEYS/ARGV contract, and a function beside it builds the
+:class:`~gowork_compat._redis.Call` (or the keys) in that layout: the pool, requeuer,
+reaper, client and tests use the builders instead of assembling keys by hand. Scripts that
+exist in gocraft/work have the same effect on Redis as the Go ones (same keys touched, same
+values written, the same cjson decode/modify/encode sequence where a job is rewritten, so
+the bytes agree). Scripts marked *batch* are Python-side extensions: they do what N calls
+of the Go script would do, in one call.
+
+Beyond Go, every script that moves a job removes it only once it knows what it writes in
+its place: a member that is not a job, or whose numbers cjson cannot write back (1e999,
+NaN, integers beyond float range), is buried in the dead set in the one shape of
+:mod:`gowork_compat.burial` (with the reason), never deleted. Lock counts never go below 0.
+Unique-job scripts live in :mod:`gowork_compat.unique` (re-exported here). See
+``spec/README.md``.
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ._redis import Call
+from ._script import Script
+from .burial import LUA_BURY, UnretryableJob
+from .keys import Keys
+from .unique import ENQUEUE_UNIQUE, ENQUEUE_UNIQUE_IN
 
 __all__ = [
     "ACK_BATCH",
@@ -27,22 +42,39 @@ __all__ = [
     "REENQUEUE_IN_PROGRESS",
     "REQUEUE_DUE",
     "Script",
+    "ack_batch_call",
+    "ack_keys",
+    "delete_zset_job_call",
+    "fetch_batch_call",
+    "fetch_call",
+    "fetch_group_keys",
+    "fetch_keys",
+    "reap_stale_locks_call",
+    "reenqueue_in_progress_call",
+    "requeue_due_call",
+    "reset_lock_call",
+    "retry_all_dead_call",
+    "retry_dead_job_call",
+    "retry_dead_job_result",
 ]
 
 
-@dataclass(frozen=True)
-class Script:
-    name: str
-    source: str
-    sha: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "sha", hashlib.sha1(self.source.encode("utf-8")).hexdigest())
-
-
+# -- fetch ------------------------------------------------------------------------------------
 #: keys per registered job name given to the fetch scripts:
 #: queue, in-progress list, paused flag, lock counter, lock_info hash, max_concurrency
 FETCH_KEYS_PER_JOB = 6
+
+
+def fetch_group_keys(keys: Keys, pool_id: str, job_name: str) -> list[str]:
+    """The :data:`FETCH_KEYS_PER_JOB` keys of one job name, in the fetch scripts' order."""
+    return [keys.jobs(job_name), keys.in_progress(pool_id, job_name), keys.paused(job_name),
+            keys.lock(job_name), keys.lock_info(job_name), keys.max_concurrency(job_name)]
+
+
+def fetch_keys(keys: Keys, pool_id: str, job_names: Iterable[str]) -> list[str]:
+    """KEYS of :data:`FETCH` / :data:`FETCH_BATCH` for job names in sampled priority order."""
+    return [k for n in job_names for k in fetch_group_keys(keys, pool_id, n)]
+
 
 _FETCH_HELPERS = """
 local function may_take(queue, paused, lock, max_key)
@@ -79,11 +111,17 @@ return nil
 """,
 )
 
+
+def fetch_call(keys: Keys, pool_id: str, job_names: Sequence[str]) -> Call:
+    return Call(pool_id, script=FETCH, keys=fetch_keys(keys, pool_id, job_names))
+
+
 #: *batch*: up to ARGV[2] single fetches in one call, all with the same sampled order.
 #: Leaves Redis exactly as that many Go fetches would: per job name in order, as many jobs
 #: as the queue has, the pause allows and max_concurrency leaves room for, moved from the
 #: queue's tail to the in-progress list's head in RPOPLPUSH order (one LRANGE/LTRIM/LPUSH
 #: instead of one RPOPLPUSH each), the lock and lock_info raised by that count.
+#: KEYS: as FETCH.  ARGV[1]: pool id; ARGV[2]: most jobs to take.
 #: Returns a flat array {job, group index (1-based), job, group index, ...} in pop order;
 #: when no job could be taken: {0, indices of the groups whose queue is empty...} (the
 #: pool then blocks on those queues until a job arrives).
@@ -132,116 +170,16 @@ return out
 """,
 )
 
-#: Move due jobs of a zset (retry or scheduled) to their queues; at most ARGV[3] of them.
-#: KEYS[1]: the zset; KEYS[2]: dead zset; KEYS[3..]: queues of the job names this pool knows.
-#: ARGV[1]: jobs prefix; ARGV[2]: now (epoch s); ARGV[3]: max jobs to move (Go: 1 per call);
-#: ARGV[4]: known_jobs set key, or "" (Go: "").  A job whose queue is not among KEYS[3..]
-#: (nor, when ARGV[4] is set, named in known_jobs) goes dead with Go's error text.
-#: Returns the number of jobs moved to queues plus sent dead.
-REQUEUE_DUE = Script(
-    "requeue_due",
-    """
-local limit = tonumber(ARGV[3])
-local moved = 0
-local known = {}
-for k = 3, #KEYS do known[KEYS[k]] = true end
-while moved < limit do
-  local due = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, 1)
-  if #due == 0 then break end
-  redis.call('zrem', KEYS[1], due[1])
-  local decoded, job = pcall(cjson.decode, due[1])
-  if not decoded or type(job) ~= 'table' or type(job['name']) ~= 'string' then
-    -- Go's script would raise here on every call, forever; bury the payload instead.
-    job = {id = 'malformed-' .. redis.sha1hex(due[1]), t = tonumber(ARGV[2]), args = {raw_payload = due[1]},
-           fails = 1, err = 'malformed job payload in ' .. KEYS[1]}
-  end
-  local queue = ARGV[1] .. tostring(job['name'])
-  local ok = job['name'] ~= nil and known[queue]
-  if not ok and job['name'] ~= nil and ARGV[4] ~= '' then
-    ok = redis.call('sismember', ARGV[4], job['name']) == 1
-  end
-  if ok then
-    job['t'] = tonumber(ARGV[2])
-    redis.call('lpush', queue, cjson.encode(job))
-  else
-    if job['name'] ~= nil then job['err'] = 'unknown job when requeueing' end
-    job['failed_at'] = tonumber(ARGV[2])
-    redis.call('zadd', KEYS[2], ARGV[2], cjson.encode(job))
-  end
-  moved = moved + 1
-end
-return moved
-""",
-)
 
-#: Reaper: move the in-progress jobs of a dead pool back to their queues, releasing the
-#: lock and lock_info count each one held.  At most ARGV[2] jobs per call.
-#: KEYS: 4 per job name: in-progress list, queue, lock, lock_info.  ARGV[1]: dead pool id.
-#: Returns the number of jobs moved.
-REENQUEUE_IN_PROGRESS = Script(
-    "reenqueue_in_progress",
-    """
-local limit = tonumber(ARGV[2])
-local moved = 0
-for i = 1, #KEYS, 4 do
-  while moved < limit do
-    local job = redis.call('rpoplpush', KEYS[i], KEYS[i+1])
-    if not job then break end
-    redis.call('decr', KEYS[i+2])
-    redis.call('hincrby', KEYS[i+3], ARGV[1], -1)
-    moved = moved + 1
-  end
-end
-return moved
-""",
-)
-
-#: Reaper: give back the lock counts a dead pool still holds.
-#: KEYS: 2 per job name: lock, lock_info.  ARGV[1]: dead pool id.
-REAP_STALE_LOCKS = Script(
-    "reap_stale_locks",
-    """
-for i = 1, #KEYS, 2 do
-  local held = tonumber(redis.call('hget', KEYS[i+1], ARGV[1]))
-  if held then
-    redis.call('decrby', KEYS[i], held)
-    redis.call('hdel', KEYS[i+1], ARGV[1])
-    if tonumber(redis.call('get', KEYS[i])) < 0 then
-      redis.call('set', KEYS[i], 0)
-    end
-  end
-end
-return nil
-""",
-)
-
-def _unique_enqueue(name: str, place: str) -> Script:
-    """The unique enqueue guard around ``place`` (the Lua that stores the job)."""
-    return Script(name, f"""
-if redis.call('set', KEYS[2], ARGV[2], 'NX', 'EX', '86400') then
-  {place}
-  return 'ok'
-end
-if ARGV[3] == '1' then
-  redis.call('set', KEYS[2], ARGV[2], 'EX', '86400')
-end
-return 'dup'
-""")
+def fetch_batch_call(keys: Keys, pool_id: str, job_names: Sequence[str], want: int) -> Call:
+    return Call(pool_id, want, script=FETCH_BATCH, keys=fetch_keys(keys, pool_id, job_names))
 
 
-#: Unique enqueue onto a queue.  KEYS[1]: queue; KEYS[2]: unique key.
-#: ARGV[1]: job JSON; ARGV[2]: value stored under the unique key ("1", or with
-#: unique-by-key the job JSON); ARGV[3]: "1" to refresh the key on a duplicate
-#: (upstream master) or "0" (v0.5.1).  Returns 'ok' or 'dup'.
-ENQUEUE_UNIQUE = _unique_enqueue("enqueue_unique", "redis.call('lpush', KEYS[1], ARGV[1])")
-
-#: Unique enqueue into the scheduled zset.  KEYS[1]: scheduled zset; KEYS[2]: unique key.
-#: ARGV[1]: job JSON; ARGV[2]: unique key value; ARGV[3]: refresh flag; ARGV[4]: run at.
-ENQUEUE_UNIQUE_IN = _unique_enqueue("enqueue_unique_in", "redis.call('zadd', KEYS[1], ARGV[4], ARGV[1])")
-
+# -- acknowledge ------------------------------------------------------------------------------
 #: *batch*: acknowledge finished jobs with the effect of Go's MULTI after each job: LREM
 #: the in-progress entry, ZADD to retry or dead when the job failed, and the lock and
-#: lock_info lowered by one per job (one DECRBY/HINCRBY per job name for the batch).
+#: lock_info lowered by one per job (one DECRBY/HINCRBY per job name for the batch; beyond
+#: Go, neither is left below 0).
 #: KEYS[1]: retry zset; KEYS[2]: dead zset; then 3 per job name: in-progress, lock, lock_info.
 #: ARGV[1]: pool id; then 5 per job: name group (1-based), raw in-progress bytes,
 #: fate (0 done, 1 retry, 2 dead), zset score, zset member.
@@ -263,43 +201,205 @@ for a = 2, #ARGV, 5 do
 end
 for g, n in pairs(released) do
   local base = 2 + (g - 1) * 3
-  redis.call('decrby', KEYS[base + 2], n)
-  redis.call('hincrby', KEYS[base + 3], pool, -n)
+  if redis.call('decrby', KEYS[base + 2], n) < 0 then redis.call('set', KEYS[base + 2], 0) end
+  if redis.call('hincrby', KEYS[base + 3], pool, -n) < 0 then redis.call('hset', KEYS[base + 3], pool, 0) end
 end
 return (#ARGV - 1) / 5
 """,
 )
 
 
-# -- client scripts --
+def ack_keys(keys: Keys, pool_id: str, job_names: Iterable[str]) -> list[str]:
+    """KEYS of :data:`ACK_BATCH`; job name groups are numbered from 1 in this order."""
+    out = [keys.retry, keys.dead]
+    for n in job_names:
+        out += [keys.in_progress(pool_id, n), keys.lock(n), keys.lock_info(n)]
+    return out
+
+
+def ack_batch_call(keys: Keys, pool_id: str, job_names: Sequence[str],
+                   acks: Iterable[tuple[int, bytes, int, int, bytes]]) -> Call:
+    """``acks``: (group, raw in-progress bytes, fate, score, member) per finished job."""
+    args: list[Any] = [pool_id]
+    for a in acks:
+        args += list(a)
+    return Call(*args, script=ACK_BATCH, keys=ack_keys(keys, pool_id, job_names))
+
+
+# -- requeue due retry / scheduled jobs -------------------------------------------------------
+#: Move due jobs of a zset (retry or scheduled) to their queues; at most ARGV[3] of them.
+#: KEYS[1]: the zset; KEYS[2]: dead zset; KEYS[3..]: queues of the job names this pool knows.
+#: ARGV[1]: jobs prefix; ARGV[2]: now (epoch s); ARGV[3]: max jobs to move (Go: 1 per call);
+#: ARGV[4]: known_jobs set key, or "" (Go: "").  A job whose queue is not among KEYS[3..]
+#: (nor, when ARGV[4] is set, named in known_jobs) goes dead with Go's error text.  A member
+#: that is not a job, or that cjson cannot write back, is buried (Go's script fails on it,
+#: or deletes it and then fails).
+#: Returns the number of jobs moved to queues plus sent dead or buried.
+REQUEUE_DUE = Script(
+    "requeue_due",
+    LUA_BURY
+    + """
+local limit = tonumber(ARGV[3])
+local now = tonumber(ARGV[2])
+local moved = 0
+local known = {}
+for k = 3, #KEYS do known[KEYS[k]] = true end
+while moved < limit do
+  local due = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, 1)
+  if #due == 0 then break end
+  local member = due[1]
+  local decoded, job = pcall(cjson.decode, member)
+  if not decoded or type(job) ~= 'table' or type(job['name']) ~= 'string' then
+    redis.call('zrem', KEYS[1], member)
+    local why = 'not a job'
+    if not decoded then why = tostring(job) end
+    bury(KEYS[2], member, name_of(job), KEYS[1], why, now)
+  else
+    local queue = ARGV[1] .. job['name']
+    local ok = known[queue]
+    if not ok and ARGV[4] ~= '' then
+      ok = redis.call('sismember', ARGV[4], job['name']) == 1
+    end
+    if ok then
+      job['t'] = now
+    else
+      job['err'] = 'unknown job when requeueing'
+      job['failed_at'] = now
+    end
+    local text, problem = encoded(job)
+    redis.call('zrem', KEYS[1], member)
+    if not text then
+      bury(KEYS[2], member, job['name'], KEYS[1], problem, now)
+    elseif ok then
+      redis.call('lpush', queue, text)
+    else
+      redis.call('zadd', KEYS[2], ARGV[2], text)
+    end
+  end
+  moved = moved + 1
+end
+return moved
+""",
+)
+
+
+def requeue_due_call(keys: Keys, zset_key: str, job_names: Iterable[str], now: int, limit: int,
+                     known_jobs_key: str = "") -> Call:
+    """Requeue up to ``limit`` due jobs of ``zset_key`` for ``job_names`` (and, when
+    ``known_jobs_key`` is given, every name in that set)."""
+    return Call(keys.jobs_prefix, now, limit, known_jobs_key, script=REQUEUE_DUE,
+                keys=[zset_key, keys.dead, *(keys.jobs(n) for n in job_names)])
+
+
+# -- reaper -----------------------------------------------------------------------------------
+#: Reaper: move the in-progress jobs of a dead pool back to their queues, releasing the
+#: lock and lock_info count each one held (neither left below 0).  At most ARGV[2] jobs.
+#: The bytes move unchanged (RPOPLPUSH): nothing is re-encoded, nothing can be lost.
+#: KEYS: 4 per job name: in-progress list, queue, lock, lock_info.  ARGV[1]: dead pool id.
+#: Returns the number of jobs moved.
+REENQUEUE_IN_PROGRESS = Script(
+    "reenqueue_in_progress",
+    """
+local limit = tonumber(ARGV[2])
+local moved = 0
+for i = 1, #KEYS, 4 do
+  while moved < limit do
+    local job = redis.call('rpoplpush', KEYS[i], KEYS[i+1])
+    if not job then break end
+    if redis.call('decr', KEYS[i+2]) < 0 then redis.call('set', KEYS[i+2], 0) end
+    if redis.call('hincrby', KEYS[i+3], ARGV[1], -1) < 0 then redis.call('hset', KEYS[i+3], ARGV[1], 0) end
+    moved = moved + 1
+  end
+end
+return moved
+""",
+)
+
+
+def reenqueue_in_progress_call(keys: Keys, dead_pool_id: str, job_names: Iterable[str], limit: int) -> Call:
+    return Call(dead_pool_id, limit, script=REENQUEUE_IN_PROGRESS,
+                keys=[x for n in job_names for x in (keys.in_progress(dead_pool_id, n), keys.jobs(n),
+                                                      keys.lock(n), keys.lock_info(n))])
+
+
+#: Reaper: give back the lock counts a dead pool still holds (a negative count it "holds"
+#: is dropped, not added; the lock is never left below 0).
+#: KEYS: 2 per job name: lock, lock_info.  ARGV[1]: dead pool id.
+REAP_STALE_LOCKS = Script(
+    "reap_stale_locks",
+    """
+for i = 1, #KEYS, 2 do
+  local held = tonumber(redis.call('hget', KEYS[i+1], ARGV[1]))
+  if held then
+    if held > 0 then redis.call('decrby', KEYS[i], held) end
+    redis.call('hdel', KEYS[i+1], ARGV[1])
+    if (tonumber(redis.call('get', KEYS[i])) or 0) < 0 then
+      redis.call('set', KEYS[i], 0)
+    end
+  end
+end
+return nil
+""",
+)
+
+
+def reap_stale_locks_call(keys: Keys, dead_pool_id: str, job_names: Iterable[str]) -> Call:
+    return Call(dead_pool_id, script=REAP_STALE_LOCKS,
+                keys=[x for n in job_names for x in (keys.lock(n), keys.lock_info(n))])
+
+
+# -- client scripts ---------------------------------------------------------------------------
 # Used by gowork_compat.client (Client / AsyncClient). Where Go's work.Client has a
 # script, ours has the same effect: same keys touched, and a job rewritten with the same
 # cjson decode / field updates (in the same order) / encode, so the stored bytes agree.
+# Beyond Go: a member that is not a job, or a buried record, is left in place (Go's
+# scripts fail on it after their ZREM, losing it), and one that cjson cannot write back is
+# buried with the reason.
 
-_CLIENT_REVIVE = """
+#: revive() returns 1 requeued, 0 still dead (unknown name), -1 left in place (unreadable
+#: or buried: not retryable), -2 buried (could not be written back)
+_CLIENT_REVIVE = LUA_BURY + """
 local function revive(dead, member, queues, prefix, now)
-  local job = cjson.decode(member)
-  redis.call('zrem', dead, member)
+  local decoded, job = pcall(cjson.decode, member)
+  if not decoded or type(job) ~= 'table' then return -1, 'not readable JSON' end
+  if is_buried(job) then return -1, 'a buried malformed payload (' .. tostring(job['err']) .. ')' end
+  if type(job['name']) ~= 'string' then return -1, 'a record without a job name' end
   local queue = prefix .. job['name']
-  if queues[queue] then
+  local known = queues[queue]
+  if known then
     job['t'] = tonumber(now)
     job['fails'] = nil
     job['failed_at'] = nil
     job['err'] = nil
-    redis.call('lpush', queue, cjson.encode(job))
+  else
+    job['err'] = 'unknown job when requeueing'
+    job['failed_at'] = tonumber(now)
+  end
+  local text, problem = encoded(job)
+  redis.call('zrem', dead, member)
+  if not text then
+    bury(dead, member, job['name'], dead, problem, tonumber(now))
+    return -2, 'not writable by cjson (' .. problem .. '): buried in its place'
+  end
+  if known then
+    redis.call('lpush', queue, text)
     return 1
   end
-  job['err'] = 'unknown job when requeueing'
-  job['failed_at'] = tonumber(now)
-  redis.call('zadd', dead, now + 5, cjson.encode(job))
+  redis.call('zadd', dead, now + 5, text)
   return 0
+end
+local function id_of(member)
+  local decoded, job = pcall(cjson.decode, member)
+  if decoded and type(job) == 'table' then return job['id'] end
+  return nil
 end
 local queues = {}
 for k = 2, #KEYS do queues[KEYS[k]] = true end
 """
 
 #: Remove the members of a zset (dead, retry or scheduled) that have score ARGV[1] and
-#: job id ARGV[2].  KEYS[1]: the zset.  Returns {number removed, last member removed or ''}.
+#: job id ARGV[2] (members that are not JSON are skipped, not fatal).
+#: KEYS[1]: the zset.  Returns {number removed, last member removed or ''}.
 CLIENT_DELETE_ZSET_JOB = Script(
     "client_delete_zset_job",
     """
@@ -307,7 +407,8 @@ local removed = 0
 local last = ''
 local members = redis.call('zrangebyscore', KEYS[1], ARGV[1], ARGV[1])
 for n = 1, #members do
-  if cjson.decode(members[n])['id'] == ARGV[2] then
+  local decoded, job = pcall(cjson.decode, members[n])
+  if decoded and type(job) == 'table' and job['id'] == ARGV[2] then
     redis.call('zrem', KEYS[1], members[n])
     removed = removed + 1
     last = members[n]
@@ -317,43 +418,91 @@ return {removed, last}
 """,
 )
 
+
+def delete_zset_job_call(zset_key: str, score: int, job_id: str) -> Call:
+    return Call(int(score), job_id, script=CLIENT_DELETE_ZSET_JOB, keys=[zset_key])
+
+
 #: Put the dead job(s) with score ARGV[3] and id ARGV[4] back on their queue (t set to
 #: now; fails, failed_at, err dropped).  A job whose queue is not among the known ones goes
-#: back to the dead set at now + 5 with Go's error text.
+#: back to the dead set at now + 5 with Go's error text.  Buried records and members that
+#: are not jobs are left in place.
 #: KEYS[1]: dead zset; KEYS[2..]: queues of the known job names.
 #: ARGV[1]: jobs prefix; ARGV[2]: now; ARGV[3]: died at; ARGV[4]: job id.
-#: Returns {jobs requeued, jobs matched}.
+#: Returns {jobs requeued, jobs matched, matched but left in place, reason of the last
+#: one left in place or buried ('' when none)}.
 CLIENT_RETRY_DEAD_JOB = Script(
     "client_retry_dead_job",
     _CLIENT_REVIVE
     + """
-local requeued, matched = 0, 0
+local requeued, matched, kept, why = 0, 0, 0, ''
 local members = redis.call('zrangebyscore', KEYS[1], ARGV[3], ARGV[3])
 for n = 1, #members do
-  if cjson.decode(members[n])['id'] == ARGV[4] then
+  if id_of(members[n]) == ARGV[4] then
     matched = matched + 1
-    requeued = requeued + revive(KEYS[1], members[n], queues, ARGV[1], ARGV[2])
+    local r, reason = revive(KEYS[1], members[n], queues, ARGV[1], ARGV[2])
+    if r > 0 then
+      requeued = requeued + r
+    elseif r < 0 then
+      kept = kept + 1
+      why = reason
+    end
   end
 end
-return {requeued, matched}
+return {requeued, matched, kept, why}
 """,
 )
 
+
+def retry_dead_job_call(keys: Keys, job_names: Iterable[str], now: int, died_at: int, job_id: str) -> Call:
+    """Retry one dead job; ``job_names``: the names whose queues count as known (Go: known_jobs)."""
+    return Call(keys.jobs_prefix, now, int(died_at), job_id, script=CLIENT_RETRY_DEAD_JOB,
+                keys=[keys.dead, *(keys.jobs(n) for n in job_names)])
+
+
+def retry_dead_job_result(reply: Sequence[Any], job_id: str = "") -> tuple[int, int]:
+    """(requeued, matched) from :data:`CLIENT_RETRY_DEAD_JOB`'s reply; raises
+    :class:`~gowork_compat.burial.UnretryableJob` when what matched could not be retried."""
+    requeued, matched = int(reply[0]), int(reply[1])
+    if requeued == 0 and len(reply) > 2 and int(reply[2]) > 0:
+        why = reply[3].decode("utf-8", "replace") if isinstance(reply[3], bytes) else str(reply[3])
+        raise UnretryableJob(f"dead job {job_id} cannot be retried: it is {why}; it was left in the dead set "
+                             "(delete it, or enqueue a repaired copy of args.raw_payload)")
+    return requeued, matched
+
+
 #: Requeue (as CLIENT_RETRY_DEAD_JOB does one) the up to ARGV[3] oldest dead jobs that died
-#: at or before now.  KEYS, ARGV[1], ARGV[2] as CLIENT_RETRY_DEAD_JOB.
+#: at or before now; members left in place (buried or unreadable) are stepped over (at most
+#: 10 * ARGV[3] of them per call).  KEYS, ARGV[1], ARGV[2] as CLIENT_RETRY_DEAD_JOB.
 #: Returns {jobs requeued, jobs taken from the dead set}.
 CLIENT_RETRY_ALL_DEAD = Script(
     "client_retry_all_dead",
     _CLIENT_REVIVE
     + """
-local requeued = 0
-local members = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, ARGV[3])
-for n = 1, #members do
-  requeued = requeued + revive(KEYS[1], members[n], queues, ARGV[1], ARGV[2])
+local limit = tonumber(ARGV[3])
+local requeued, taken, skipped = 0, 0, 0
+while taken < limit and skipped < 10 * limit do
+  local members = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[2], 'LIMIT', skipped, limit - taken)
+  if #members == 0 then break end
+  for n = 1, #members do
+    local r = revive(KEYS[1], members[n], queues, ARGV[1], ARGV[2])
+    if r == -1 then
+      skipped = skipped + 1
+    else
+      taken = taken + 1
+      if r > 0 then requeued = requeued + r end
+    end
+  end
 end
-return {requeued, #members}
+return {requeued, taken}
 """,
 )
+
+
+def retry_all_dead_call(keys: Keys, job_names: Iterable[str], now: int, limit: int) -> Call:
+    return Call(keys.jobs_prefix, now, limit, script=CLIENT_RETRY_ALL_DEAD,
+                keys=[keys.dead, *(keys.jobs(n) for n in job_names)])
+
 
 #: Python-side extension: recompute a job name's concurrency lock from the lock_info
 #: entries of live pools.  A pool is live when it is in the worker_pools set and its
@@ -386,3 +535,8 @@ redis.call('set', KEYS[1], total)
 return {before, total, removed}
 """,
 )
+
+
+def reset_lock_call(keys: Keys, job_name: str, now: int, dead_after: int) -> Call:
+    return Call(keys.heartbeat(""), now, dead_after, script=CLIENT_RESET_LOCK,
+                keys=[keys.lock(job_name), keys.lock_info(job_name), keys.worker_pools])

@@ -7,19 +7,12 @@ from typing import Any
 import pytest
 import redis
 
-from gowork_compat._redis import Call, execute
+from gowork_compat._redis import execute
 from gowork_compat.keys import Keys
-from gowork_compat.scripts import ACK_BATCH, FETCH, FETCH_BATCH
+from gowork_compat.scripts import ack_batch_call, fetch_batch_call, fetch_call
 
 POOL = "0123456789abcdef01234567"
 NAMES = ["a", "b", "c", "d"]
-
-
-def group_keys(k: Keys) -> list[str]:
-    out: list[str] = []
-    for n in NAMES:
-        out += [k.jobs(n), k.in_progress(POOL, n), k.paused(n), k.lock(n), k.lock_info(n), k.max_concurrency(n)]
-    return out
 
 
 def build(r: redis.Redis, k: Keys) -> None:
@@ -56,11 +49,11 @@ def test_batch_fetch_equals_single_fetches(r: redis.Redis, ns: str, want: int) -
     build(r, many)
     singles: list[tuple[bytes, int]] = []
     for _ in range(want):
-        (res,) = execute(r, [Call(POOL, script=FETCH, keys=group_keys(one))])
+        (res,) = execute(r, [fetch_call(one, POOL, NAMES)])
         if res is None:
             break
         singles.append((res[0], NAMES.index(res[1].decode().rsplit(":", 1)[1]) + 1))
-    (batch,) = execute(r, [Call(POOL, want, script=FETCH_BATCH, keys=group_keys(many))])
+    (batch,) = execute(r, [fetch_batch_call(many, POOL, NAMES, want)])
     pairs = [(batch[i], int(batch[i + 1])) for i in range(0, len(batch), 2)] if batch and batch[0] != 0 else []
     assert pairs == singles
     assert snapshot(r, one) == snapshot(r, many)
@@ -70,7 +63,7 @@ def test_batch_fetch_reports_empty_queues(r: redis.Redis, ns: str) -> None:
     k = Keys(ns)
     r.lpush(k.jobs("c"), b"held")
     r.set(k.paused("c"), "1")
-    (res,) = execute(r, [Call(POOL, 5, script=FETCH_BATCH, keys=group_keys(k))])
+    (res,) = execute(r, [fetch_batch_call(k, POOL, NAMES, 5)])
     assert res[0] == 0 and sorted(res[1:]) == [1, 2, 4]
 
 
@@ -95,13 +88,8 @@ def test_batch_ack_equals_go_multi(r: redis.Redis, ns: str) -> None:
         elif fate == 2:
             pipe.zadd(go.dead, {member: score})
         pipe.execute()
-    keys = [ours.retry, ours.dead]
-    for n in ("a", "b"):
-        keys += [ours.in_progress(POOL, n), ours.lock(n), ours.lock_info(n)]
-    args: list[Any] = [POOL]
-    for name, raw, fate, score, member in acks:
-        args += [1 if name == "a" else 2, raw, fate, score, member]
-    execute(r, [Call(*args, script=ACK_BATCH, keys=keys)])
+    batch = [(1 if name == "a" else 2, raw, fate, score, member) for name, raw, fate, score, member in acks]
+    execute(r, [ack_batch_call(ours, POOL, ["a", "b"], batch)])
     assert snapshot(r, go) == snapshot(r, ours)
     assert r.zrange(ours.retry, 0, -1, withscores=True) == r.zrange(go.retry, 0, -1, withscores=True)
     assert r.zrange(ours.dead, 0, -1) == [b"k1-dead"]

@@ -27,9 +27,10 @@ __all__ = ["BURIED_ID_PREFIX", "LUA_BURY", "UnretryableJob", "burial_reason", "b
 BURIED_ID_PREFIX = "malformed-"
 
 
-class UnretryableJob(LookupError):
+class UnretryableJob(ValueError):
     """A dead record that cannot go back on a queue (a buried malformed payload, or bytes
-    that are not a job): it was left in place, untouched."""
+    that are not a job): it was left in the dead set. A ValueError: the stored data is at
+    fault, not the request."""
 
 
 def burial_reason(source_key: str, detail: str) -> str:

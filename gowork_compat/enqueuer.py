@@ -68,7 +68,8 @@ def _seconds(value: int | float | timedelta) -> int:
     return int(seconds)
 
 
-def _check_name_text(name: str) -> None:
+def check_name_text(name: str) -> None:
+    """Raise a ValueError naming the lone surrogate of a job name UTF-8 cannot encode."""
     try:
         name.encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -106,7 +107,7 @@ class EnqueuePlanner:
             raise TypeError(f"job name must be a str, not {type(name).__name__}")
         if not name:
             raise ValueError("job name must not be empty")
-        _check_name_text(name)
+        check_name_text(name)
         if args is not None and not isinstance(args, Mapping):
             raise TypeError(f"job args must be a dict (or None), not {type(args).__name__}")
         gojson.check_args(args, allow_big_ints=self.allow_big_ints)

@@ -28,7 +28,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from . import unique
 from ._redis import Call, RedisLike, aexecute, araw, async_client, bulk, raise_errors, unloaded
 from .burial import burial_reason, buried_job
-from .enqueuer import Dialect
+from .enqueuer import Dialect, check_name_text
 from .heartbeat import BEAT_PERIOD, Heartbeat
 from .job import Job, JobDecodeError, new_id
 from .keys import Keys
@@ -192,6 +192,7 @@ class WorkerPool:
             raise RuntimeError("register jobs before starting the pool")
         if not isinstance(name, str) or not name:
             raise ValueError("job name must be a non-empty str")
+        check_name_text(name)
         if options is not None and opts:
             raise TypeError("pass either options=JobOptions(...) or keyword options, not both")
         o = (options or JobOptions(**opts)).validated()

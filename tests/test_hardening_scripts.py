@@ -282,6 +282,13 @@ def test_lone_surrogate_in_job_name_is_a_clear_error(redis_url: str, ns: str, me
     enq.close()
 
 
+def test_lone_surrogate_in_registered_job_name_is_a_clear_error(redis_url: str, ns: str) -> None:
+    pool = WorkerPool(redis_url, ns, 1)
+    with pytest.raises(ValueError, match=r"job name 'x\\udfff' is not valid text: it holds a lone surrogate") as info:
+        pool.job("x\udfff", lambda j: None)
+    assert not isinstance(info.value, UnicodeError)
+
+
 def test_reaper_logs_per_pool_counts(redis_server: Any, r: redis.Redis, ns: str,
                                      caplog: pytest.LogCaptureFixture) -> None:
     import asyncio

@@ -36,7 +36,7 @@ from .observer import Observer
 from .periodic import PERIOD, PERIOD_JITTER, PeriodicEnqueuer, PeriodicJob
 from .reaper import FIRST_REAP, REAP_JITTER, REAP_PERIOD, Reaper
 from .requeuer import REQUEUE_BATCH, REQUEUE_PERIOD, Requeuer
-from .rescuer import Rescuer
+from .rescuer import RESCUE_PERIOD, Rescuer
 from .sampler import PrioritySampler
 from .scripts import ACK_BATCH, FETCH_BATCH, FETCH_KEYS_PER_JOB, Script, ack_keys, fetch_group_keys
 from .worker import (
@@ -393,7 +393,7 @@ class _Engine:
         loops: list[tuple[str, Callable[[], Any], Callable[[], float], float]] = [
             ("heartbeat", self.beat, lambda: BEAT_PERIOD, BEAT_PERIOD),
             ("requeuer", self.requeue, lambda: REQUEUE_PERIOD, 0.0),
-            ("rescuer", lambda: self.rescuer.run_once(self.client, int(time.time())), lambda: REQUEUE_PERIOD, 0.5),
+            ("rescuer", lambda: self.rescuer.run_once(self.client, int(time.time())), lambda: RESCUE_PERIOD, 0.5),
             # Go: every 10 min plus 0-30 s; a shorter reap_period gets proportionally less jitter
             ("reaper", self.reap,
              lambda: self.p.reap_period * (1 + random.uniform(0, REAP_JITTER / REAP_PERIOD)), self.p.first_reap),

@@ -35,11 +35,13 @@ from .burial import LUA_BURY
 from .heartbeat import DEAD_AFTER
 from .keys import Keys
 
-__all__ = ["FIRST_LOOKBACK", "LOOKBACK", "RESCUE_BATCH", "RESCUE_UNKNOWN", "RescueReport", "Rescuer",
+__all__ = ["FIRST_LOOKBACK", "LOOKBACK", "RESCUE_BATCH", "RESCUE_PERIOD", "RESCUE_UNKNOWN", "RescueReport", "Rescuer",
            "rescue_call"]
 
 log = logging.getLogger("gowork_compat.rescuer")
 
+#: seconds between two passes (a killed job is back on its queue within about this)
+RESCUE_PERIOD = 1.0
 #: seconds of dead entries looked at again on each pass (clock differences between hosts)
 LOOKBACK = 30
 #: seconds of dead entries looked at on a rescuer's first pass

@@ -189,7 +189,7 @@ def run_demo(harness: str) -> int:
         deadline = time.monotonic() + 20
         dead: list[DeadJob] = []
         while time.monotonic() < deadline:
-            dead, _ = client.dead_jobs(1)
+            dead = client.find_dead_jobs()
             if dead:
                 break
             time.sleep(0.1)

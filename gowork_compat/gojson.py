@@ -34,6 +34,9 @@ rejected, the integer ``-0`` read as the float -0.0 that Go writes back as ``-0`
 other integers as exact Python ints. For anything Go's Marshal writes,
 ``dumps(loads(go_bytes)) == go_bytes``.
 
+:func:`marshal_indent` writes ``json.MarshalIndent(v, "", "\\t")`` of a Go struct given as a
+dict in field order (the web UI's JSON API answers with it).
+
 The encoders are checked against the pure one at import time (:func:`_self_test`); an
 engine whose output differs (say, another orjson release) is simply not used.
 """
@@ -59,6 +62,7 @@ __all__ = [
     "go_sprint",
     "loads",
     "loads_members",
+    "marshal_indent",
 ]
 
 try:  # pragma: no cover - depends on the environment
@@ -760,3 +764,65 @@ def loads_members(data: bytes) -> list[tuple[str, Any]] | Any:
     if type(value) is not _Pairs:
         return _plain(value)
     return [(_surrogate.sub("\ufffd", k), x if type(x) is NegZeroLiteral else _plain(x)) for k, x in value]
+
+
+# -- json.MarshalIndent of structs ---------------------------------------------------------
+def _compact_struct(value: Any, map_fields: frozenset[str], as_map: bool = False) -> bytes:
+    if isinstance(value, dict) and not as_map:
+        parts = [dumps(str(k)) + b":" + _compact_struct(v, map_fields, k in map_fields) for k, v in value.items()]
+        return b"{" + b",".join(parts) + b"}"
+    if isinstance(value, (list, tuple)) and not as_map:
+        return b"[" + b",".join(_compact_struct(v, map_fields) for v in value) + b"]"
+    return dumps(value)
+
+
+def _indent(compact: bytes) -> bytes:
+    """Go's ``json.Indent(dst, src, "", "\\t")`` of compact JSON."""
+    out = bytearray()
+    depth = 0
+    need_indent = False
+    in_string = False
+    escaped = False
+    for byte in compact:
+        c = bytes((byte,))
+        if in_string:
+            out += c
+            if escaped:
+                escaped = False
+            elif c == b"\\":
+                escaped = True
+            elif c == b'"':
+                in_string = False
+            continue
+        if need_indent and c not in (b"]", b"}"):
+            need_indent = False
+            out += b"\n" + b"\t" * depth
+        if c == b'"':
+            in_string = True
+            out += c
+        elif c in (b"{", b"["):
+            out += c
+            depth += 1
+            need_indent = True
+        elif c == b",":
+            out += b",\n" + b"\t" * depth
+        elif c == b":":
+            out += b": "
+        elif c in (b"}", b"]"):
+            depth -= 1
+            if need_indent:
+                need_indent = False  # empty: "{}" / "[]"
+            else:
+                out += b"\n" + b"\t" * depth
+            out += c
+        else:
+            out += c
+    return bytes(out)
+
+
+def marshal_indent(value: Any, map_fields: frozenset[str] | set[str] = frozenset()) -> bytes:
+    """What Go's ``json.MarshalIndent(v, "", "\\t")`` writes for a struct given as ``value``:
+    a dict is a struct whose fields keep their order, except the values of keys in
+    ``map_fields``, which are Go maps (keys sorted, as :func:`dumps`); lists are slices."""
+    return _indent(_compact_struct(value, frozenset(map_fields)))
+

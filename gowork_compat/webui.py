@@ -19,8 +19,14 @@ POST   /retry_all_dead_jobs                  ``{"status": "ok"}``
 Beyond upstream: ``POST /pause/{job_name}``, ``POST /unpause/{job_name}``, ``GET /locks``
 (``[JobLock, ...]`` for every known job name), ``GET /queued_jobs/{job_name}?page=N``
 (``{"count", "jobs"}``, oldest first), ``POST /delete_retry_job/{retry_at}/{job_id}`` and
-``POST /delete_scheduled_job/{scheduled_for}/{job_id}``; ``GET /`` serves our own page
-(``static/``).
+``POST /delete_scheduled_job/{scheduled_for}/{job_id}``; dead jobs by filter (query
+``job_name`` and/or ``error``, a text their last error contains): ``GET /dead_jobs?job_name=..
+&error=..&page=N`` (the matching ones), ``POST /retry_dead_jobs?...`` and ``POST
+/delete_dead_jobs?...`` (``{"status": "ok", "matched", "done", "unknown_name", "gone"}``,
+one atomic script call per job); ``POST /delete_unreadable/{retry|scheduled|dead|queue}``
+with ``{"raw_base64": ..., "job_name": ...}`` removes a member that cannot be read as a job.
+A page shows such a member as ``{"unreadable": true, "raw": ..., "error": ...}`` in its
+place instead of failing (Go answers 500). ``GET /`` serves our own page (``static/``).
 
 Errors are ``{"error": "..."}`` like upstream's, but with a fitting status where upstream
 always answers 500: 400 for a bad page number or a non-integer time in the path (with Go's
@@ -28,10 +34,12 @@ always answers 500: 400 for a bad page number or a non-integer time in the path 
 deleted`` / ``nothing retried``), 409 when a dead job's name is unknown (not retried),
 405 for a wrong method, 503 when Redis cannot be reached, 500 (no trace) otherwise.
 
-Safe by default: POSTs whose ``Sec-Fetch-Site``, ``Origin`` or ``Referer`` shows another
-site get 403 (requests carrying none of them, like curl's, are not browser-driven and are
-let through); ``basic_auth=(user, password)`` requires HTTP basic auth on every route.
-:func:`serve` binds 127.0.0.1 unless told otherwise.
+Safe by default (:mod:`gowork_compat.webguard`): requests naming another host than
+localhost, an IP address or ``allowed_hosts`` get 421 (DNS rebinding); POSTs whose
+``Sec-Fetch-Site``, ``Origin`` or ``Referer`` shows another site get 403 (requests carrying
+none of them, like curl's, are not browser-driven and are let through);
+``basic_auth=(user, password)`` requires HTTP basic auth on every route. :func:`serve`
+binds 127.0.0.1 unless told otherwise.
 """
 
 from __future__ import annotations
@@ -40,12 +48,11 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import hmac
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import redis.asyncio as aredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -56,12 +63,24 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from . import gojson
 from ._redis import RedisLike
-from .client import AsyncClient, JobNotFound, UnknownJobName, job_json, parse_int, parse_uint
+from .client import (
+    AsyncClient,
+    DeadFilter,
+    JobNotFound,
+    UnknownJobName,
+    UnreadableEntry,
+    job_json,
+    parse_int,
+    parse_uint,
+)
+from .client.planner import MAX_PAGE, PAGE_SIZE
 from .heartbeat import DEAD_AFTER
+from .job import Job
+from .webguard import Guard
 
 __all__ = ["create_app", "go_marshal_indent", "serve"]
 
@@ -71,73 +90,22 @@ STATIC_DIR = Path(__file__).with_name("static")
 JSON_TYPE = "application/json; charset=utf-8"
 #: values of these keys are Go maps (keys sorted), everything else in a view is a struct
 _MAP_FIELDS = frozenset({"args", "lock_info"})
-#: larger page numbers would overflow Redis' LIMIT offset
-MAX_PAGE = 1 << 40
-
-
-# -- Go's JSON output --------------------------------------------------------------------
-def _compact(value: Any, as_map: bool = False) -> bytes:
-    if isinstance(value, dict) and not as_map:
-        parts = [gojson.dumps(str(k)) + b":" + _compact(v, k in _MAP_FIELDS) for k, v in value.items()]
-        return b"{" + b",".join(parts) + b"}"
-    if isinstance(value, (list, tuple)) and not as_map:
-        return b"[" + b",".join(_compact(v) for v in value) + b"]"
-    return gojson.dumps(value)
-
-
-def _indent(compact: bytes) -> bytes:
-    """Go's ``json.Indent(dst, src, "", "\\t")`` of compact JSON."""
-    out = bytearray()
-    depth = 0
-    need_indent = False
-    in_string = False
-    escaped = False
-    for byte in compact:
-        c = bytes((byte,))
-        if in_string:
-            out += c
-            if escaped:
-                escaped = False
-            elif c == b"\\":
-                escaped = True
-            elif c == b'"':
-                in_string = False
-            continue
-        if need_indent and c not in (b"]", b"}"):
-            need_indent = False
-            out += b"\n" + b"\t" * depth
-        if c == b'"':
-            in_string = True
-            out += c
-        elif c in (b"{", b"["):
-            out += c
-            depth += 1
-            need_indent = True
-        elif c == b",":
-            out += b",\n" + b"\t" * depth
-        elif c == b":":
-            out += b": "
-        elif c in (b"}", b"]"):
-            depth -= 1
-            if need_indent:
-                need_indent = False  # empty: "{}" / "[]"
-            else:
-                out += b"\n" + b"\t" * depth
-            out += c
-        else:
-            out += c
-    return bytes(out)
 
 
 def go_marshal_indent(value: Any) -> bytes:
     """What Go's ``json.MarshalIndent(v, "", "\\t")`` writes for a view's ``to_json()``
-    (objects are structs in field order, except ``args`` / ``lock_info``, which are maps)."""
-    return _indent(_compact(value))
+    (objects are structs in field order, except ``args`` / ``lock_info``, which are maps):
+    :func:`gowork_compat.gojson.marshal_indent`."""
+    return gojson.marshal_indent(value, _MAP_FIELDS)
 
 
 def _json(value: Any, status: int = 200) -> Response:
     return Response(go_marshal_indent(value), status_code=status, media_type=None,
                     headers={"content-type": JSON_TYPE})
+
+
+def _row(item: Job | UnreadableEntry) -> dict[str, Any]:
+    return item.to_json() if isinstance(item, UnreadableEntry) else job_json(item)
 
 
 def _error(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
@@ -146,91 +114,6 @@ def _error(message: str, status: int, headers: dict[str, str] | None = None) -> 
 
 
 _OK = {"status": "ok"}
-
-
-# -- security middleware ---------------------------------------------------------------------
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-#: on every response: no framing (clickjacking), no sniffing, only our own assets
-_SECURITY_HEADERS = [
-    (b"x-frame-options", b"DENY"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"content-security-policy",
-     b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none';"
-     b" form-action 'self'"),
-]
-
-
-class _Guard:
-    """Basic auth (when configured) and refusal of cross-site state-changing requests."""
-
-    def __init__(self, app: ASGIApp, basic_auth: tuple[str, str] | None,
-                 allowed_origins: Sequence[str]) -> None:
-        self.app = app
-        self.expected: bytes | None = None
-        if basic_auth is not None:
-            user, password = basic_auth
-            self.expected = base64.b64encode(f"{user}:{password}".encode()).strip()
-        self.allowed = {o.rstrip("/").lower() for o in allowed_origins}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def secured(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *_SECURITY_HEADERS]}
-            await send(message)
-
-        await self._guarded(scope, receive, secured)
-
-    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if self.expected is not None and not self._authorized(headers.get("authorization", "")):
-            resp = _error("authentication required", 401,
-                          {"www-authenticate": 'Basic realm="gowork", charset="UTF-8"'})
-            await resp(scope, receive, send)
-            return
-        if scope["method"] not in _SAFE_METHODS:
-            problem = self._cross_site(headers)
-            if problem:
-                await _error(f"cross-site request refused: {problem}", 403)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-    def _authorized(self, header: str) -> bool:
-        assert self.expected is not None
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "basic":
-            return False
-        try:
-            base64.b64decode(token.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            return False
-        return hmac.compare_digest(token.strip().encode("latin-1", "replace"), self.expected)
-
-    def _cross_site(self, headers: dict[str, str]) -> str:
-        """Why this request looks cross-site ("" when it does not)."""
-        host = headers.get("host", "").lower()
-        origin = headers.get("origin")
-        if origin is not None and origin.rstrip("/").lower() in self.allowed:
-            return ""
-        site = headers.get("sec-fetch-site")
-        if site is not None and site.lower() not in ("same-origin", "none"):
-            return f"Sec-Fetch-Site is {site}"
-        if origin is not None:
-            if origin == "null" or urlsplit(origin).netloc.lower() != host:
-                return f"Origin {origin} is not this host"
-            return ""
-        referer = headers.get("referer")
-        if referer is not None:
-            ref_origin = "{0.scheme}://{0.netloc}".format(urlsplit(referer)).lower()
-            if ref_origin in self.allowed:
-                return ""
-            if urlsplit(referer).netloc.lower() != host:
-                return "Referer is another site"
-        return ""
 
 
 # -- the app -------------------------------------------------------------------------------------
@@ -255,6 +138,14 @@ def _page_of(request: Request) -> int:
     return page
 
 
+def _filter_of(request: Request) -> DeadFilter:
+    """The dead-job filter in the query: ``job_name`` (exact) and ``error`` (a text the last
+    error contains); empty values are no condition."""
+    name = request.query_params.get("job_name") or None
+    error = request.query_params.get("error") or None
+    return DeadFilter(job_name=name, error=error)
+
+
 def _time_of(request: Request, name: str) -> int:
     try:
         return parse_int(str(request.path_params[name]))
@@ -268,6 +159,7 @@ def create_app(
     *,
     basic_auth: tuple[str, str] | None = None,
     allowed_origins: Sequence[str] = (),
+    allowed_hosts: Sequence[str] = (),
     dead_after: int = DEAD_AFTER,
 ) -> Starlette:
     """The web UI and JSON API for ``namespace``.
@@ -275,7 +167,9 @@ def create_app(
     ``redis``: a URL, ``redis.Redis`` or ``redis.asyncio.Redis`` (an asyncio client is used
     as given and must belong to the serving event loop; otherwise one is made per loop).
     ``basic_auth``: require these credentials. ``allowed_origins``: other origins (e.g.
-    ``"https://admin.example.com"``) whose pages may POST here.
+    ``"https://admin.example.com"``) whose pages may POST here. ``allowed_hosts``: host names
+    the app answers to besides ``localhost`` and IP addresses (``"*"``: any); requests naming
+    another host get 421 (see :mod:`gowork_compat.webguard`).
     """
     clients: dict[int, AsyncClient] = {}
     given = redis if isinstance(redis, aredis.Redis) else None
@@ -332,8 +226,14 @@ def create_app(
         return _json({"count": count, "jobs": [j.to_json() for j in sjobs]})
 
     async def dead_jobs(request: Request, c: AsyncClient) -> Response:
-        djobs, count = await c.dead_jobs(_page_of(request))
-        return _json({"count": count, "jobs": [j.to_json() for j in djobs]})
+        page = _page_of(request)
+        flt = _filter_of(request)
+        if flt.is_empty():  # Go's route
+            djobs, count = await c.dead_jobs(page)
+            return _json({"count": count, "jobs": [j.to_json() for j in djobs]})
+        found = await c.find_dead_jobs(flt)
+        start = (max(page, 1) - 1) * PAGE_SIZE
+        return _json({"count": len(found), "jobs": [d.to_json() for d in found[start:start + PAGE_SIZE]]})
 
     async def delete_dead_job(request: Request, c: AsyncClient) -> Response:
         await c.delete_dead_job(_time_of(request, "died_at"), request.path_params["job_id"])
@@ -352,6 +252,35 @@ def create_app(
         return _json(_OK)
 
     # beyond Go
+    async def retry_dead_jobs(request: Request, c: AsyncClient) -> Response:
+        flt = _filter_of(request)
+        if flt.is_empty():
+            raise _BadRequest("give job_name and/or error (or use /retry_all_dead_jobs)")
+        res = await c.retry_dead_jobs_where(flt)
+        return _json({"status": "ok", **res.to_json()})
+
+    async def delete_dead_jobs(request: Request, c: AsyncClient) -> Response:
+        flt = _filter_of(request)
+        if flt.is_empty():
+            raise _BadRequest("give job_name and/or error (or use /delete_all_dead_jobs)")
+        res = await c.delete_dead_jobs_where(flt)
+        return _json({"status": "ok", **res.to_json()})
+
+    async def delete_unreadable(request: Request, c: AsyncClient) -> Response:
+        where = request.path_params["where"]
+        try:
+            body = json.loads(await request.body())
+            raw = base64.b64decode(body["raw_base64"], validate=True)
+            job_name = body.get("job_name") or ""
+            if not isinstance(job_name, str):
+                raise TypeError("job_name must be a string")
+        except (ValueError, TypeError, KeyError, binascii.Error) as exc:
+            raise _BadRequest(f'the body must be {{"raw_base64": "...", "job_name": "..."}} ({exc})') from None
+        if where not in ("retry", "scheduled", "dead", "queue") or (where == "queue" and not job_name):
+            raise _BadRequest(f"cannot delete from {where!r}: retry, scheduled, dead, or queue with a job_name")
+        await c.delete_unreadable(where, raw, job_name)
+        return _json(_OK)
+
     async def delete_retry_job(request: Request, c: AsyncClient) -> Response:
         await c.delete_retry_job(_time_of(request, "retry_at"), request.path_params["job_id"])
         return _json(_OK)
@@ -373,7 +302,7 @@ def create_app(
 
     async def queued_jobs(request: Request, c: AsyncClient) -> Response:
         qjobs, count = await c.queued_jobs(request.path_params["job_name"], _page_of(request))
-        return _json({"count": count, "jobs": [job_json(j) for j in qjobs]})
+        return _json({"count": count, "jobs": [_row(j) for j in qjobs]})
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8",
@@ -418,6 +347,9 @@ def create_app(
         post("/retry_all_dead_jobs", retry_all_dead_jobs),
         post("/delete_retry_job/{retry_at}/{job_id}", delete_retry_job),
         post("/delete_scheduled_job/{scheduled_for}/{job_id}", delete_scheduled_job),
+        post("/retry_dead_jobs", retry_dead_jobs),
+        post("/delete_dead_jobs", delete_dead_jobs),
+        post("/delete_unreadable/{where}", delete_unreadable),
         post("/pause/{job_name:path}", pause),
         post("/unpause/{job_name:path}", unpause),
         get("/locks", locks),
@@ -429,7 +361,7 @@ def create_app(
         exception_handlers={HTTPException: http_error, Exception: any_error},
         lifespan=lifespan,
     )
-    app.add_middleware(_Guard, basic_auth=basic_auth, allowed_origins=allowed_origins)
+    app.add_middleware(Guard, basic_auth=basic_auth, allowed_origins=allowed_origins, allowed_hosts=allowed_hosts)
     return app
 
 

@@ -406,6 +406,61 @@ def test_dead_retry_of_unknown_job_name(gw: Callable[..., subprocess.CompletedPr
     assert r.zcard(Keys(ns).dead) == 1
 
 
+UNKNOWN = "unknown job when requeueing"
+
+
+def test_dead_by_filter(gw: Callable[..., subprocess.CompletedProcess[str]], r: redis.Redis, ns: str) -> None:
+    keys = Keys(ns)
+    r.sadd(keys.known_jobs, "py_only")
+
+    def dead(name: str, jid: str, err: str, t: int) -> None:
+        j = Job(name=name, id=jid, enqueued_at=t - 5, args={"i": 1}, fails=1, last_err=err, failed_at=t)
+        r.zadd(keys.dead, {j.encode(): t})
+
+    dead("py_only", "a" * 24, UNKNOWN, 1000)
+    dead("py_only", "b" * 24, UNKNOWN, 1001)
+    dead("py_only", "c" * 24, "boom", 1002)
+    dead("go_only", "d" * 24, UNKNOWN, 1003)
+    p = gw("dead", "list", "--error", UNKNOWN)
+    assert p.returncode == 0, p.stderr
+    assert f"Dead jobs matching error containing {UNKNOWN!r}: 3" in p.stdout
+    assert "a" * 24 in p.stdout and "c" * 24 not in p.stdout
+    listed = json.loads(gw("dead", "list", "--job-name", "py_only", "--json").stdout)
+    assert listed["count"] == 3 and {j["id"][0] for j in listed["jobs"]} == {"a", "b", "c"}
+
+    p = gw("dead", "retry", "--error", UNKNOWN)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == f"requeued 2 of 3 dead jobs matching error containing {UNKNOWN!r}"
+    assert "1 job left dead: the job name is not in known_jobs" in p.stderr
+    assert sorted(Job.decode(m).id[0] for m in r.lrange(keys.jobs("py_only"), 0, -1)) == ["a", "b"]
+
+    p = gw("dead", "delete", "--job-name", "go_only", "--error", "unknown job")
+    assert p.returncode == 0 and p.stdout.startswith("deleted 1 of 1 dead job matching job name 'go_only'")
+    assert [Job.decode(m).id[0] for m in r.zrange(keys.dead, 0, -1)] == ["c"]
+    one_error_line(gw("dead", "retry", "--job-name", "nobody"), 1, "no dead job matches job name 'nobody'")
+    one_error_line(gw("dead", "retry", "x", "--job-name", "py_only"), 2, "not both")
+    one_error_line(gw("dead", "delete", "--all", "--error", "boom"), 2, "--all")
+    one_error_line(gw("dead", "delete", "--error", ""), 2, "--error must not be empty")
+    assert r.zcard(keys.dead) == 1
+
+
+def test_inspect_marks_an_unreadable_member_and_shows_its_neighbours(
+        gw: Callable[..., subprocess.CompletedProcess[str]], r: redis.Redis, ns: str) -> None:
+    keys = Keys(ns)
+    good = Job(name="mail", id="e" * 24, enqueued_at=5, args={}, fails=1, last_err="x", failed_at=6)
+    r.zadd(keys.dead, {good.encode(): 6, b"\x1b[31m{not json": 7})
+    r.zadd(keys.retry, {b"[]": 8})
+    p = gw("inspect")
+    assert p.returncode == 0, p.stderr
+    dead_part = p.stdout.split("Dead jobs:", 1)[1]
+    assert "e" * 24 in dead_part and "!! UNREADABLE" in dead_part
+    assert "\\x1b[31m{not json" in dead_part and "\x1b" not in p.stdout  # escaped, never raw
+    assert "!! UNREADABLE" in p.stdout.split("Retry jobs:", 1)[1].split("Scheduled jobs:", 1)[0]
+    out = json.loads(gw("inspect", "dead", "--json").stdout)
+    assert out["count"] == 2 and out["jobs"][1]["unreadable"] is True
+    one_error_line(gw("inspect", "dead", "--page", "9" * 30), 2, "--page is out of range")
+
+
 # -- inspect with live pools -------------------------------------------------------------------
 def test_inspect_pools_busy_retry_and_all(gw: Callable[..., subprocess.CompletedProcess[str]], r: redis.Redis,
                                           ns: str, redis_url: str) -> None:
@@ -549,6 +604,26 @@ def test_worker_factory_with_concurrency_and_sigint(worker_proc: Callable[..., s
     assert "stopped" in out and "Traceback" not in err
 
 
+def test_worker_stops_on_sigterm_after_its_pipes_closed(worker_proc: Callable[..., subprocess.Popen[str]],
+                                                        r: redis.Redis, ns: str) -> None:
+    """The reader of its output went away (a log shipper died, a terminal closed): the signal
+    handler's message cannot be written, and the worker must still stop, cleanly."""
+    p = worker_proc("cliapp:pool")
+    line = read_line(p)
+    pool_id = line.split("worker pool ", 1)[1].split()[0]
+    assert p.stdout is not None and p.stderr is not None
+    p.stdout.close()
+    p.stderr.close()
+    p.send_signal(signal.SIGTERM)
+    try:
+        code = p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        pytest.fail("gowork worker ignored SIGTERM once its stdout/stderr pipe had closed")
+    assert code == 0
+    assert not r.sismember(f"{ns}:worker_pools", pool_id)  # it stopped the pool, not just the process
+
+
 @pytest.mark.parametrize(("target", "code", "needle"), [
     ("no_such_module_xyz:pool", 2, "no module named 'no_such_module_xyz'"),
     ("cliapp:missing", 2, "has no attribute 'missing'"),
@@ -624,8 +699,56 @@ def read_stderr_line(p: subprocess.Popen[str], timeout: float = 20.0) -> str:
     return out[0]
 
 
+def start_webui(*args: str, env: dict[str, str]) -> tuple[subprocess.Popen[str], int]:
+    port = free_port()
+    p = subprocess.Popen([sys.executable, "-m", "gowork_compat", "webui", "--port", str(port), *args],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    return p, port
+
+
+def test_webui_auth_from_a_file_and_allowed_hosts(redis_url: str, ns: str, tmp_path: Path) -> None:
+    secret = tmp_path / "auth"
+    secret.write_text("admin:s3cret\n")
+    env = clean_env(REDIS_URL=redis_url, GOWORK_NAMESPACE=ns)
+    p, port = start_webui("--basic-auth-file", str(secret), "--allowed-host", "jobs.internal", env=env)
+    try:
+        url = f"http://127.0.0.1:{port}/queues"
+
+        def up() -> httpx.Response | None:
+            try:
+                return httpx.get(url, auth=("admin", "s3cret"), timeout=2)
+            except httpx.TransportError:
+                return None
+        assert wait_for(up, what="the web UI").status_code == 200
+        assert httpx.get(url, timeout=2).status_code == 401
+        named = httpx.get(url, auth=("admin", "s3cret"), headers={"host": f"jobs.internal:{port}"}, timeout=2)
+        assert named.status_code == 200
+        rebound = httpx.get(url, auth=("admin", "s3cret"), headers={"host": f"evil.example:{port}"}, timeout=2)
+        assert rebound.status_code == 421
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=20)
+        assert p.returncode == 0 and "warning" not in err and "s3cret" not in out + err
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def test_webui_password_on_the_command_line_is_warned_about(redis_url: str, ns: str) -> None:
+    p, _ = start_webui("--basic-auth", "admin:s3cret", env=clean_env(REDIS_URL=redis_url, GOWORK_NAMESPACE=ns))
+    try:
+        first = read_stderr_line(p)
+        assert first.startswith("gowork: warning: a password on the command line is visible")
+        assert "--basic-auth-file" in first and "GOWORK_WEBUI_AUTH" in first
+    finally:
+        p.terminate()
+        p.communicate(timeout=20)
+
+
 def test_webui_bad_auth_and_port(gw: Callable[..., subprocess.CompletedProcess[str]]) -> None:
     one_error_line(gw("webui", "--basic-auth", "nopassword"), 2, "USER:PASSWORD")
+    one_error_line(gw("webui", "--basic-auth-file", "/nonexistent/auth"), 2, "cannot read --basic-auth-file")
+    one_error_line(gw("webui", "--basic-auth-file", "/dev/null", "--basic-auth", "a:b"), 2, "not both")
     one_error_line(gw("webui", "--port", "70000"), 2, "--port")
 
 

@@ -4,6 +4,7 @@ tests/interop/test_client_interop.py)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -12,15 +13,19 @@ import pytest
 import redis
 import redis.asyncio as aredis
 
+from gowork_compat._redis import execute
 from gowork_compat.client import (
     PAGE_SIZE,
     AsyncClient,
     Client,
+    ClientPlanner,
+    DeadFilter,
     DeadJob,
     JobNotFound,
     RetryJob,
     ScheduledJob,
     UnknownJobName,
+    UnreadableEntry,
     job_json,
     parse_int,
     parse_uint,
@@ -88,6 +93,15 @@ def test_go_strconv() -> None:
     assert parse_uint("18446744073709551615") == 2**64 - 1
     with pytest.raises(ValueError, match="ParseUint"):
         parse_uint("-1")
+    assert parse_uint("0" * 5000 + "7") == 7  # Go accepts leading zeros
+
+
+@pytest.mark.parametrize("parse", [parse_int, parse_uint])
+def test_thousands_of_digits_are_out_of_range_not_pythons_message(parse: Any) -> None:
+    with pytest.raises(ValueError, match=r'value out of range') as caught:
+        parse("9" * 5000)
+    assert "5000 characters" in str(caught.value) and "4300" not in str(caught.value)
+    assert len(str(caught.value)) < 120
 
 
 # -- views ----------------------------------------------------------------------------------
@@ -179,10 +193,50 @@ def test_scheduled_job_is_the_enqueuers_type() -> None:
     assert isinstance(sj, EnqueuedScheduledJob)
 
 
-def test_page_with_bad_job_raises(client: Any, r: redis.Redis, ns: str) -> None:
-    r.zadd(Keys(ns).dead, {b'{"id": 5}': NOW})
-    with pytest.raises(ValueError):
-        client.dead_jobs(1)
+def test_unreadable_members_do_not_blank_a_page(client: Any, r: redis.Redis, ns: str) -> None:
+    k = Keys(ns)
+    good_a, good_b = job("a", "ja"), job("b", "jb")
+    add_zset(r, k.dead, (NOW - 10, good_a), (NOW + 2, good_b))
+    r.zadd(k.dead, {b'{"id": 5}': NOW, b"\xff not json": NOW + 1, b'{"broken": ': NOW + 1})
+    page, count = client.dead_jobs(1)
+    assert count == 5
+    assert [type(x).__name__ for x in page] == ["DeadJob", "UnreadableEntry", "UnreadableEntry",
+                                                "UnreadableEntry", "DeadJob"]
+    bad = page[1]
+    assert isinstance(bad, UnreadableEntry)
+    assert (bad.where, bad.raw, bad.score) == ("dead", b'{"id": 5}', str(NOW)) and bad.error
+    out = page[2].to_json()
+    assert out["unreadable"] is True and out["where"] == "dead"
+    assert base64.b64decode(out["raw_base64"]) in (b"\xff not json", b'{"broken": ')
+    # each can be deleted by its bytes, leaving its neighbours
+    for entry in page[1:4]:
+        client.delete_unreadable("dead", entry.raw)
+    with pytest.raises(JobNotFound, match="nothing deleted"):
+        client.delete_unreadable("dead", bad.raw)
+    assert [d.job.id for d in client.dead_jobs(1)[0]] == ["ja", "jb"]
+
+
+def test_unreadable_in_retry_scheduled_and_queue(client: Any, r: redis.Redis, ns: str) -> None:
+    k = Keys(ns)
+    add_zset(r, k.retry, (NOW, job("a", "r1")))
+    r.zadd(k.retry, {job("a", "r2").encode(): NOW + 0.5})  # a score Go cannot read as int64
+    r.zadd(k.scheduled, {b"[]": NOW})
+    r.lpush(k.jobs("q"), job("q", "q1").encode(), b"garbage", job("q", "q2").encode())
+    (ok, frac), _ = client.retry_jobs(1)
+    assert ok.job.id == "r1" and isinstance(frac, UnreadableEntry) and frac.score == str(NOW + 0.5)
+    ((sched,), _) = client.scheduled_jobs(1)
+    assert isinstance(sched, UnreadableEntry) and sched.where == "scheduled"
+    queued, count = client.queued_jobs("q")
+    assert count == 3 and isinstance(queued[1], UnreadableEntry) and queued[1].job_name == "q"
+    assert [j.id for j in (queued[0], queued[2])] == ["q1", "q2"]
+    client.delete_unreadable("retry", frac.raw)
+    client.delete_unreadable("scheduled", sched.raw)
+    client.delete_unreadable("queue", b"garbage", "q")
+    assert r.zcard(k.retry) == 1 and r.zcard(k.scheduled) == 0 and r.llen(k.jobs("q")) == 2
+    with pytest.raises(ValueError, match="needs its job name"):
+        client.delete_unreadable("queue", b"garbage")
+    with pytest.raises(ValueError, match="where must be one of"):
+        client.delete_unreadable("known_jobs", b"x")
 
 
 def test_job_json_is_go_shape() -> None:
@@ -348,3 +402,90 @@ def test_scripts_reload_after_script_flush(client: Any, r: redis.Redis, ns: str)
     r.script_flush()
     client.delete_dead_job(NOW, "2")
     assert r.exists(k.dead) == 0
+
+
+# -- dead jobs by filter (the queries the CLI and web UI use) ------------------------------------
+UNKNOWN = "unknown job when requeueing"
+
+
+def dead_mix(r: redis.Redis, ns: str) -> None:
+    k = Keys(ns)
+    r.sadd(k.known_jobs, "py_only", "other")
+    add_zset(r, k.dead,
+             (NOW - 30, job("py_only", "p1", fails=1, last_err=UNKNOWN)),
+             (NOW - 20, job("py_only", "p2", fails=1, last_err=UNKNOWN)),
+             (NOW - 10, job("py_only", "p3", fails=25, last_err="boom")),
+             (NOW - 5, job("other", "o1", fails=1, last_err=UNKNOWN)),
+             (NOW - 4, job("gone_name", "g1", fails=1, last_err=UNKNOWN)))
+    r.zadd(k.dead, {b"not a job": NOW})
+
+
+def test_counts_and_find_dead_jobs(client: Any, r: redis.Redis, ns: str) -> None:
+    dead_mix(r, ns)
+    add_zset(r, Keys(ns).retry, (NOW, job("a", "r")))
+    assert client.counts().to_json() == {"retry": 1, "scheduled": 0, "dead": 6}
+    ids = lambda found: [d.job.id for d in found]  # noqa: E731
+    assert ids(client.find_dead_jobs()) == ["p1", "p2", "p3", "o1", "g1"]
+    assert ids(client.find_dead_jobs(DeadFilter(job_name="py_only"))) == ["p1", "p2", "p3"]
+    assert ids(client.find_dead_jobs(DeadFilter(error="unknown job"))) == ["p1", "p2", "o1", "g1"]
+    assert ids(client.find_dead_jobs(DeadFilter(job_name="py_only", error=UNKNOWN))) == ["p1", "p2"]
+    assert ids(client.find_dead_jobs(DeadFilter(job_id="o1"))) == ["o1"]
+    assert client.find_dead_jobs(DeadFilter(job_name="nope")) == []
+
+
+def test_retry_dead_jobs_where(client: Any, r: redis.Redis, ns: str) -> None:
+    k = Keys(ns)
+    dead_mix(r, ns)
+    res = client.retry_dead_jobs_where(DeadFilter(error=UNKNOWN))
+    assert res.to_json() == {"matched": 4, "done": 3, "unknown_name": 1, "gone": 0}
+    assert sorted(Job.decode(m).id for m in r.lrange(k.jobs("py_only"), 0, -1)) == ["p1", "p2"]
+    (o1,) = [Job.decode(m) for m in r.lrange(k.jobs("other"), 0, -1)]
+    assert (o1.id, o1.fails, o1.last_err, o1.enqueued_at) == ("o1", 0, "", NOW)
+    # left dead, untouched: the other error, and the name no pool registers
+    left = {Job.decode(m).id: (s, Job.decode(m).last_err) for m, s in r.zrange(k.dead, 0, -1, withscores=True)
+            if m != b"not a job"}
+    assert left == {"p3": (NOW - 10, "boom"), "g1": (NOW - 4, UNKNOWN)}
+
+
+def test_delete_dead_jobs_where(client: Any, r: redis.Redis, ns: str) -> None:
+    k = Keys(ns)
+    dead_mix(r, ns)
+    res = client.delete_dead_jobs_where(DeadFilter(job_name="py_only", error=UNKNOWN))
+    assert res.to_json() == {"matched": 2, "done": 2, "unknown_name": 0, "gone": 0}
+    assert sorted(m for m in r.zrange(k.dead, 0, -1)) == sorted(
+        [job("py_only", "p3", fails=25, last_err="boom").encode(),
+         job("other", "o1", fails=1, last_err=UNKNOWN).encode(),
+         job("gone_name", "g1", fails=1, last_err=UNKNOWN).encode(), b"not a job"])
+
+
+@pytest.mark.parametrize("action", ["retry", "delete"])
+def test_filtered_action_with_a_racing_taker_neither_loses_nor_doubles(r: redis.Redis, ns: str,
+                                                                      action: str) -> None:
+    """Between the search and the per-job scripts another client takes a matched job (as a
+    pool or a second UI would): that job is counted as gone, not requeued a second time."""
+    k = Keys(ns)
+    r.sadd(k.known_jobs, "py_only")
+    jobs = [job("py_only", f"j{i}", fails=1, last_err=UNKNOWN) for i in range(5)]
+    add_zset(r, k.dead, *((NOW - 10 + i, j) for i, j in enumerate(jobs)))
+    planner = ClientPlanner(ns, clock=clock)
+    plan = (planner.plan_retry_dead_jobs_where(DeadFilter(error=UNKNOWN)) if action == "retry"
+            else planner.plan_delete_dead_jobs_where(DeadFilter(error=UNKNOWN)))
+    calls = next(plan)
+    raced = False
+    try:
+        while True:
+            if calls[0].script is not None and not raced:  # the search is over: race it
+                Client(r, ns, clock=clock).retry_dead_job(NOW - 8, "j2")
+                raced = True
+            calls = plan.send(execute(r, calls))
+    except StopIteration as stop:
+        res = stop.value
+    assert raced
+    assert (res.matched, res.done, res.gone) == (5, 4, 1)
+    queued = [Job.decode(m).id for m in r.lrange(k.jobs("py_only"), 0, -1)]
+    if action == "retry":
+        assert sorted(queued) == ["j0", "j1", "j2", "j3", "j4"]  # each exactly once
+    else:
+        assert queued == ["j2"]
+    assert r.zcard(k.dead) == 0
+

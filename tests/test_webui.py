@@ -36,7 +36,7 @@ class TestClient:
         self.lifespan = app.router.lifespan_context(app)
         self.loop.run_until_complete(self.lifespan.__aenter__())
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        self.http = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+        self.http = httpx.AsyncClient(transport=transport, base_url="http://localhost")
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         return self.loop.run_until_complete(self.http.request(method, url, **kwargs))
@@ -173,12 +173,34 @@ def test_bad_requests_get_json_errors(app_client: TestClient, method: str, path:
     assert isinstance(resp.json()["error"], str) and resp.json()["error"]
 
 
-def test_bad_data_is_a_json_500_without_trace(app_client: TestClient, r: redis.Redis, ns: str) -> None:
-    r.zadd(Keys(ns).dead, {b"[1,2]": 5})
+def test_an_unreadable_member_is_a_row_not_a_500(app_client: TestClient, r: redis.Redis, ns: str) -> None:
+    k = Keys(ns)
+    r.zadd(k.dead, {job("a", "j1").encode(): 4, b"[1,2]": 5, b"\xff\x00": 6, job("b", "j2").encode(): 7})
     resp = app_client.get("/dead_jobs")
-    assert resp.status_code == 500
-    body = resp.json()
-    assert set(body) == {"error"} and "Traceback" not in body["error"]
+    assert resp.status_code == 200
+    rows = resp.json()["jobs"]
+    assert [x.get("id") for x in rows] == ["j1", None, None, "j2"]
+    bad = rows[1]
+    assert bad["unreadable"] is True and bad["raw"] == "[1,2]" and bad["score"] == "5" and bad["error"]
+    assert base64.b64decode(rows[2]["raw_base64"]) == b"\xff\x00"
+    # deleted by its bytes; its neighbours stay
+    for row in rows[1:3]:
+        ok = app_client.post("/delete_unreadable/dead", json={"raw_base64": row["raw_base64"]})
+        assert ok.status_code == 200, ok.text
+    again = app_client.post("/delete_unreadable/dead", json={"raw_base64": rows[1]["raw_base64"]})
+    assert again.status_code == 404 and again.json() == {"error": "nothing deleted"}
+    assert [x["id"] for x in app_client.get("/dead_jobs").json()["jobs"]] == ["j1", "j2"]
+
+
+def test_unreadable_in_a_queue_page(app_client: TestClient, r: redis.Redis, ns: str) -> None:
+    r.lpush(Keys(ns).jobs("q"), job("q", "ok").encode(), b"{")
+    rows = app_client.get("/queued_jobs/q").json()["jobs"]
+    assert rows[0]["id"] == "ok" and rows[1]["unreadable"] is True and rows[1]["job_name"] == "q"
+    bad = app_client.post("/delete_unreadable/queue", json={"raw_base64": rows[1]["raw_base64"]})
+    assert bad.status_code == 400  # a queue needs its job name
+    ok = app_client.post("/delete_unreadable/queue", json={"raw_base64": rows[1]["raw_base64"], "job_name": "q"})
+    assert ok.status_code == 200 and r.llen(Keys(ns).jobs("q")) == 1
+    assert app_client.post("/delete_unreadable/dead", content=b"nope").status_code == 400
 
 
 def test_redis_down_is_503(ns: str) -> None:
@@ -190,6 +212,79 @@ def test_redis_down_is_503(ns: str) -> None:
     assert resp.status_code == 503 and "redis unavailable" in resp.json()["error"]
 
 
+@pytest.mark.parametrize("path", ["/dead_jobs?page=" + "9" * 5000, "/queued_jobs/q?page=" + "1" * 4400,
+                                  "/delete_dead_job/" + "7" * 6000 + "/abc"])
+def test_thousands_of_digits_get_a_clear_400(app_client: TestClient, path: str) -> None:
+    resp = app_client.request("POST" if "delete" in path else "GET", path)
+    assert resp.status_code == 400
+    error = resp.json()["error"]
+    assert "value out of range" in error and "characters)" in error
+    assert "4300" not in error and "sys.set_int_max_str_digits" not in error and len(error) < 150
+
+
+# -- DNS rebinding: the Host allow-list -------------------------------------------------------
+@pytest.mark.parametrize("host", ["localhost", "localhost:5040", "LOCALHOST.", "127.0.0.1:5040", "[::1]:5040",
+                                  "10.1.2.3", "[fe80::1]"])
+def test_loopback_names_and_addresses_are_served(app_client: TestClient, host: str) -> None:
+    assert app_client.get("/queues", headers={"host": host}).status_code == 200
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:5040", "localhost.evil.example",
+                                  "127.0.0.1.nip.io", "jobs.internal"])
+def test_other_host_names_get_421(app_client: TestClient, state: Keys, r: redis.Redis, host: str) -> None:
+    """A page of evil.example whose name was rebound to 127.0.0.1 reaches us same-origin
+    (Origin and Host agree): only the Host name tells, and it is refused, reads and writes."""
+    resp = app_client.get("/dead_jobs", headers={"host": host})
+    assert resp.status_code == 421 and "not served here" in resp.json()["error"]
+    hdrs = {"host": host, "origin": f"http://{host}", "sec-fetch-site": "same-origin"}
+    assert app_client.post("/delete_all_dead_jobs", headers=hdrs).status_code == 421
+    assert app_client.get("/", headers={"host": host}).status_code == 421
+    assert r.zcard(state.dead) == 1
+
+
+def test_configured_host_names_and_wildcard(redis_url: str, ns: str) -> None:
+    with TestClient(create_app(redis_url, ns, allowed_hosts=["jobs.internal", "Ops.Example.COM:443"])) as c:
+        for host in ("jobs.internal", "jobs.internal:8080", "ops.example.com", "localhost"):
+            assert c.get("/queues", headers={"host": host}).status_code == 200, host
+        assert c.get("/queues", headers={"host": "evil.example"}).status_code == 421
+    with TestClient(create_app(redis_url, ns, allowed_hosts=["*"])) as c:
+        assert c.get("/queues", headers={"host": "anything.example"}).status_code == 200
+
+
+def test_missing_host_is_400(redis_url: str, ns: str) -> None:
+    from gowork_compat.webguard import Guard
+
+    guard = Guard(create_app(redis_url, ns))
+    assert guard.host_problem(None) == "missing Host header"
+    assert guard.host_problem("localhost") == ""
+
+
+# -- dead jobs by filter -----------------------------------------------------------------------
+UNKNOWN = "unknown job when requeueing"
+
+
+def test_dead_jobs_by_filter(app_client: TestClient, r: redis.Redis, ns: str) -> None:
+    k = Keys(ns)
+    r.sadd(k.known_jobs, "py_only")
+    for i in range(25):
+        r.zadd(k.dead, {job("py_only", f"p{i:02d}", fails=1, last_err=UNKNOWN).encode(): NOW - 100 + i})
+    r.zadd(k.dead, {job("py_only", "boom", fails=3, last_err="boom").encode(): NOW})
+    r.zadd(k.dead, {job("go_only", "g", fails=1, last_err=UNKNOWN).encode(): NOW})
+    page2 = app_client.get("/dead_jobs", params={"job_name": "py_only", "error": "unknown job", "page": 2}).json()
+    assert page2["count"] == 25 and [j["id"] for j in page2["jobs"]] == [f"p{i}" for i in range(20, 25)]
+    assert app_client.get("/dead_jobs", params={"error": "boom"}).json()["count"] == 1
+    assert app_client.post("/retry_dead_jobs").status_code == 400  # no filter: use retry_all
+    resp = app_client.post("/retry_dead_jobs", params={"job_name": "py_only", "error": UNKNOWN})
+    assert resp.status_code == 200
+    assert resp.json() == {"status": "ok", "matched": 25, "done": 25, "unknown_name": 0, "gone": 0}
+    assert r.llen(k.jobs("py_only")) == 25 and r.zcard(k.dead) == 2
+    resp = app_client.post("/delete_dead_jobs", params={"error": UNKNOWN})
+    assert resp.json() == {"status": "ok", "matched": 1, "done": 1, "unknown_name": 0, "gone": 0}
+    assert [Job.decode(m).id for m in r.zrange(k.dead, 0, -1)] == ["boom"]
+    cross = app_client.post("/delete_dead_jobs", params={"error": "boom"}, headers={"origin": "http://evil.example"})
+    assert cross.status_code == 403 and r.zcard(k.dead) == 1
+
+
 # -- cross-site protection -------------------------------------------------------------------
 @pytest.mark.parametrize("headers", [
     {"origin": "http://evil.example"},
@@ -197,7 +292,7 @@ def test_redis_down_is_503(ns: str) -> None:
     {"sec-fetch-site": "cross-site", "origin": "http://evil.example"},
     {"sec-fetch-site": "same-site"},
     {"referer": "http://evil.example/page"},
-    {"origin": "http://testserver.evil.example"},
+    {"origin": "http://localhost.evil.example"},
 ])
 def test_cross_site_posts_refused(app_client: TestClient, state: Keys, r: redis.Redis,
                                   headers: dict[str, str]) -> None:
@@ -210,9 +305,9 @@ def test_cross_site_posts_refused(app_client: TestClient, state: Keys, r: redis.
 
 @pytest.mark.parametrize("headers", [
     {},
-    {"origin": "http://testserver"},
-    {"sec-fetch-site": "same-origin", "origin": "http://testserver"},
-    {"referer": "http://testserver/#dead"},
+    {"origin": "http://localhost"},
+    {"sec-fetch-site": "same-origin", "origin": "http://localhost"},
+    {"referer": "http://localhost/#dead"},
     {"sec-fetch-site": "none"},
 ])
 def test_same_site_posts_allowed(app_client: TestClient, state: Keys, headers: dict[str, str]) -> None:

@@ -1,0 +1,133 @@
+"""Hosting a Python WorkerPool for ``gowork worker``: import it from the user's code, run it
+until SIGTERM/SIGINT, stop it gracefully.
+
+It still reaches into the pool where the pool has no public way yet: the engine task
+(``pool._task``, to notice a pool that stopped by itself), the Redis argument
+(``pool._redis_arg``, for the "cannot reach Redis" message) and the concurrency override
+(``pool.concurrency`` / ``pool.worker_ids`` set before start).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from redis import exceptions as rex
+
+from ..job import new_id
+from ..pool import WorkerPool
+from .connection import _Ctx, redact
+from .errors import EXIT_RUNTIME, PROG, CLIError, _usage_error
+from .render import _say
+
+__all__ = ["cmd_worker", "load_pool"]
+
+
+def load_pool(target: str, app_dir: str = ".") -> WorkerPool:
+    """The WorkerPool at ``module:attr`` (a pool, or a zero-argument callable returning one)."""
+    module_name, sep, attr_path = target.partition(":")
+    if not sep or not module_name or not attr_path:
+        raise _usage_error(f"worker target {target!r} must be MODULE:ATTR, e.g. myapp.jobs:pool")
+    path = str(Path(app_dir).resolve())
+    if path not in sys.path:
+        sys.path.insert(0, path)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing and (module_name == missing or module_name.startswith(missing + ".")):
+            raise _usage_error(f"cannot import {module_name!r}: no module named {missing!r} "
+                               f"(searched {path} and sys.path; see --app-dir)") from exc
+        raise CLIError(f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:
+        raise CLIError(f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from exc
+    obj: Any = module
+    for part in attr_path.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise _usage_error(f"{module_name!r} has no attribute {attr_path!r}") from None
+    if isinstance(obj, WorkerPool):
+        return obj
+    if callable(obj):
+        try:
+            made = obj()
+        except Exception as exc:
+            raise CLIError(f"{target}() failed: {type(exc).__name__}: {exc}") from exc
+        if isinstance(made, WorkerPool):
+            return made
+        raise _usage_error(f"{target}() returned {type(made).__name__}, not a WorkerPool")
+    raise _usage_error(f"{target} is a {type(obj).__name__}, neither a WorkerPool nor a function returning one")
+
+
+async def _serve_pool(pool: WorkerPool) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    received: list[str] = []
+
+    def on_signal(name: str) -> None:
+        # Act first, then tell: the message may fail (stderr's reader gone) and must not
+        # keep the pool from stopping.
+        received.append(name)
+        if len(received) == 1:
+            stop.set()
+            _say(f"{PROG}: {name}: stopping; running jobs get up to {pool.grace_period:g} s to finish "
+                 "(send it again to exit now)", sys.stderr)
+        else:
+            _say(f"{PROG}: {name} again: exiting now; jobs still running are left for a reaper", sys.stderr)
+            os._exit(EXIT_RUNTIME)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal, sig.name)
+    try:
+        await pool.astart()
+    except (rex.ConnectionError, rex.TimeoutError, OSError) as exc:
+        where = pool._redis_arg if isinstance(pool._redis_arg, str) else "the pool's Redis"
+        raise CLIError(f"cannot reach Redis at {redact(where)}: {exc}") from exc
+    names = ", ".join(sorted(pool.job_types)) or "(no job registered)"
+    _say(f"{PROG}: worker pool {pool.pool_id} started: namespace {pool.namespace!r}, "
+         f"concurrency {pool.concurrency}, jobs: {names}")
+    # the pool's own task ends by itself only on an internal failure
+    engine: asyncio.Task[None] | None = getattr(pool, "_task", None)
+    waiter = asyncio.ensure_future(stop.wait())
+    watched: set[asyncio.Future[Any]] = {waiter}
+    if engine is not None:
+        watched.add(engine)
+    await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+    if engine is not None and engine.done() and not stop.is_set():
+        waiter.cancel()
+        engine.result()
+        raise CLIError(f"worker pool {pool.pool_id} stopped by itself")
+    waiter.cancel()
+    await pool.astop()
+    _say(f"{PROG}: worker pool {pool.pool_id} stopped")
+
+
+def cmd_worker(ctx: _Ctx) -> int:
+    a = ctx.args
+    if a.concurrency is not None and a.concurrency < 1:
+        raise _usage_error(f"--concurrency must be at least 1, got {a.concurrency}")
+    if ctx.url_given:
+        os.environ["REDIS_URL"] = ctx.url
+    if ctx.namespace is not None:
+        os.environ["GOWORK_NAMESPACE"] = ctx.namespace
+    if a.concurrency is not None:
+        os.environ["GOWORK_CONCURRENCY"] = str(a.concurrency)
+    pool = load_pool(a.target, a.app_dir)
+    if ctx.namespace_flag and ctx.namespace is not None and pool.namespace != ctx.namespace:
+        raise _usage_error(f"{a.target} works on namespace {pool.namespace!r}, not {ctx.namespace!r} (--namespace)")
+    if a.concurrency is not None and a.concurrency != pool.concurrency:
+        pool.concurrency = a.concurrency
+        pool.worker_ids = sorted(new_id() for _ in range(a.concurrency))
+    if a.grace_period is not None:
+        pool.grace_period = a.grace_period
+    logging.basicConfig(level=a.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(_serve_pool(pool))
+    return 0

@@ -1,0 +1,269 @@
+"""The sync and asyncio front ends: :class:`Client` and :class:`AsyncClient` carry the
+plans of :class:`~.planner.ClientPlanner` to Redis and nothing else, method for method
+(``tests/test_client.py`` holds the two equal: same names, same signatures, each method
+running the plan of its name)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import redis
+import redis.asyncio as aredis
+
+from .._redis import RedisLike, aexecute, async_client, execute, sync_client
+from ..heartbeat import DEAD_AFTER
+from ..job import Job
+from .planner import ClientPlanner, DeadFilter, FilterOutcome, Plan
+from .views import (
+    DeadJob,
+    JobCounts,
+    JobLock,
+    Queue,
+    RetryJob,
+    ScheduledJob,
+    UnreadableEntry,
+    WorkerObservation,
+    WorkerPoolHeartbeat,
+)
+
+__all__ = ["AsyncClient", "Client"]
+
+T = TypeVar("T")
+
+
+def _drive(client: redis.Redis, plan: Plan[T]) -> T:
+    try:
+        calls = next(plan)
+        while True:
+            calls = plan.send(execute(client, calls))
+    except StopIteration as done:
+        result: T = done.value
+        return result
+
+
+async def _adrive(client: aredis.Redis, plan: Plan[T]) -> T:
+    try:
+        calls = next(plan)
+        while True:
+            calls = plan.send(await aexecute(client, calls))
+    except StopIteration as done:
+        result: T = done.value
+        return result
+
+
+class Client:
+    """Go's ``work.Client`` for one namespace, over a sync Redis connection (a URL, a
+    ``redis.Redis``, or a ``redis.asyncio.Redis`` whose settings are copied).
+
+    Views return dataclasses whose ``to_json()`` is the object Go's struct marshals to.
+    """
+
+    def __init__(self, redis: RedisLike, namespace: str, *, clock: Callable[[], float] = time.time,
+                 dead_after: int = DEAD_AFTER) -> None:
+        self.redis = sync_client(redis)
+        self._owned = self.redis is not redis
+        self.planner = ClientPlanner(namespace, clock=clock, dead_after=dead_after)
+        self.namespace = namespace
+
+    def _run(self, plan: Plan[T]) -> T:
+        return _drive(self.redis, plan)
+
+    def close(self) -> None:
+        """Close the connection pool if this client made it (from a URL or an asyncio client)."""
+        if self._owned:
+            self.redis.close()
+
+    # Go's views
+    def worker_pool_heartbeats(self) -> list[WorkerPoolHeartbeat]:
+        """Every pool in the ``worker_pools`` set (even without a current heartbeat), by id."""
+        return self._run(self.planner.plan_worker_pool_heartbeats())
+
+    def worker_observations(self) -> list[WorkerObservation]:
+        """Every worker slot of those pools, busy or not."""
+        return self._run(self.planner.plan_worker_observations())
+
+    def queues(self) -> list[Queue]:
+        return self._run(self.planner.plan_queues())
+
+    def retry_jobs(self, page: int = 1) -> tuple[list[RetryJob | UnreadableEntry], int]:
+        """One page (20 jobs, next retry first) and the total number of retry jobs."""
+        return self._run(self.planner.plan_retry_jobs(page))
+
+    def scheduled_jobs(self, page: int = 1) -> tuple[list[ScheduledJob | UnreadableEntry], int]:
+        return self._run(self.planner.plan_scheduled_jobs(page))
+
+    def dead_jobs(self, page: int = 1) -> tuple[list[DeadJob | UnreadableEntry], int]:
+        return self._run(self.planner.plan_dead_jobs(page))
+
+    # Go's actions
+    def delete_dead_job(self, died_at: int, job_id: str) -> None:
+        self._run(self.planner.plan_delete_dead_job(died_at, job_id))
+
+    def retry_dead_job(self, died_at: int, job_id: str) -> None:
+        """Put a dead job back on its queue (its name must be in ``known_jobs``)."""
+        self._run(self.planner.plan_retry_dead_job(died_at, job_id))
+
+    def retry_all_dead_jobs(self) -> int:
+        """Requeue every dead job (that died before now); returns how many were requeued."""
+        return self._run(self.planner.plan_retry_all_dead_jobs())
+
+    def delete_all_dead_jobs(self) -> None:
+        self._run(self.planner.plan_delete_all_dead_jobs())
+
+    def delete_scheduled_job(self, scheduled_for: int, job_id: str) -> None:
+        """Remove a scheduled job, and its unique key if it is a unique job."""
+        self._run(self.planner.plan_delete_scheduled_job(scheduled_for, job_id))
+
+    def delete_retry_job(self, retry_at: int, job_id: str) -> None:
+        self._run(self.planner.plan_delete_retry_job(retry_at, job_id))
+
+    # beyond Go
+    def known_jobs(self) -> list[str]:
+        return self._run(self.planner.plan_known_jobs())
+
+    def queued_jobs(self, job_name: str, page: int = 1) -> tuple[list[Job | UnreadableEntry], int]:
+        """One page of the jobs waiting in ``job_name``'s queue, oldest first, and the count."""
+        return self._run(self.planner.plan_queued_jobs(job_name, page))
+
+    def pause(self, job_name: str) -> None:
+        """Stop every pool (Go's or Python's) from starting jobs of ``job_name``."""
+        self._run(self.planner.plan_pause(job_name))
+
+    def unpause(self, job_name: str) -> None:
+        self._run(self.planner.plan_unpause(job_name))
+
+    def is_paused(self, job_name: str) -> bool:
+        return self._run(self.planner.plan_is_paused(job_name))
+
+    def lock(self, job_name: str) -> JobLock:
+        return self._run(self.planner.plan_lock(job_name))
+
+    def locks(self, job_names: Sequence[str] | None = None) -> list[JobLock]:
+        """Lock figures of ``job_names`` (default: every known job name, sorted)."""
+        return self._run(self.planner.plan_locks(job_names))
+
+    def reset_lock(self, job_name: str) -> JobLock:
+        """Repair a concurrency lock left too high by pools that died holding it: drop the
+        ``lock_info`` entries of pools that are gone (not in ``worker_pools`` or heartbeat
+        older than ``dead_after`` seconds) and set the lock to the sum of the live ones.
+        Go's reaper does the same per dead pool, but only every 10 minutes and only for
+        pools still in the set; this does it now. Returns the figures afterwards."""
+        return self._run(self.planner.plan_reset_lock(job_name))
+
+    def counts(self) -> JobCounts:
+        """How many jobs wait for a retry, are scheduled, and are dead."""
+        return self._run(self.planner.plan_counts())
+
+    def find_dead_jobs(self, where: DeadFilter | None = None) -> list[DeadJob]:
+        """Every readable dead job that ``where`` matches (default: all), by died-at."""
+        return self._run(self.planner.plan_find_dead_jobs(where))
+
+    def retry_dead_jobs_where(self, where: DeadFilter) -> FilterOutcome:
+        """Requeue the dead jobs ``where`` matches, one atomic script call per job; jobs of
+        names no pool registers stay dead (see :class:`FilterOutcome`)."""
+        return self._run(self.planner.plan_retry_dead_jobs_where(where))
+
+    def delete_dead_jobs_where(self, where: DeadFilter) -> FilterOutcome:
+        """Delete the dead jobs ``where`` matches, one atomic script call per job."""
+        return self._run(self.planner.plan_delete_dead_jobs_where(where))
+
+    def delete_unreadable(self, where: str, raw: bytes, job_name: str = "") -> None:
+        """Remove a member that cannot be read as a job (an :class:`UnreadableEntry` of a
+        page) by its exact bytes; ``where``: retry, scheduled, dead or queue (with ``job_name``)."""
+        self._run(self.planner.plan_delete_unreadable(where, raw, job_name))
+
+
+class AsyncClient:
+    """The asyncio twin of :class:`Client` (same methods, as coroutines)."""
+
+    def __init__(self, redis: RedisLike, namespace: str, *, clock: Callable[[], float] = time.time,
+                 dead_after: int = DEAD_AFTER) -> None:
+        self.redis = async_client(redis)
+        self._owned = self.redis is not redis
+        self.planner = ClientPlanner(namespace, clock=clock, dead_after=dead_after)
+        self.namespace = namespace
+
+    async def _run(self, plan: Plan[T]) -> T:
+        return await _adrive(self.redis, plan)
+
+    async def worker_pool_heartbeats(self) -> list[WorkerPoolHeartbeat]:
+        return await self._run(self.planner.plan_worker_pool_heartbeats())
+
+    async def worker_observations(self) -> list[WorkerObservation]:
+        return await self._run(self.planner.plan_worker_observations())
+
+    async def queues(self) -> list[Queue]:
+        return await self._run(self.planner.plan_queues())
+
+    async def retry_jobs(self, page: int = 1) -> tuple[list[RetryJob | UnreadableEntry], int]:
+        return await self._run(self.planner.plan_retry_jobs(page))
+
+    async def scheduled_jobs(self, page: int = 1) -> tuple[list[ScheduledJob | UnreadableEntry], int]:
+        return await self._run(self.planner.plan_scheduled_jobs(page))
+
+    async def dead_jobs(self, page: int = 1) -> tuple[list[DeadJob | UnreadableEntry], int]:
+        return await self._run(self.planner.plan_dead_jobs(page))
+
+    async def delete_dead_job(self, died_at: int, job_id: str) -> None:
+        await self._run(self.planner.plan_delete_dead_job(died_at, job_id))
+
+    async def retry_dead_job(self, died_at: int, job_id: str) -> None:
+        await self._run(self.planner.plan_retry_dead_job(died_at, job_id))
+
+    async def retry_all_dead_jobs(self) -> int:
+        return await self._run(self.planner.plan_retry_all_dead_jobs())
+
+    async def delete_all_dead_jobs(self) -> None:
+        await self._run(self.planner.plan_delete_all_dead_jobs())
+
+    async def delete_scheduled_job(self, scheduled_for: int, job_id: str) -> None:
+        await self._run(self.planner.plan_delete_scheduled_job(scheduled_for, job_id))
+
+    async def delete_retry_job(self, retry_at: int, job_id: str) -> None:
+        await self._run(self.planner.plan_delete_retry_job(retry_at, job_id))
+
+    async def known_jobs(self) -> list[str]:
+        return await self._run(self.planner.plan_known_jobs())
+
+    async def queued_jobs(self, job_name: str, page: int = 1) -> tuple[list[Job | UnreadableEntry], int]:
+        return await self._run(self.planner.plan_queued_jobs(job_name, page))
+
+    async def pause(self, job_name: str) -> None:
+        await self._run(self.planner.plan_pause(job_name))
+
+    async def unpause(self, job_name: str) -> None:
+        await self._run(self.planner.plan_unpause(job_name))
+
+    async def is_paused(self, job_name: str) -> bool:
+        return await self._run(self.planner.plan_is_paused(job_name))
+
+    async def lock(self, job_name: str) -> JobLock:
+        return await self._run(self.planner.plan_lock(job_name))
+
+    async def locks(self, job_names: Sequence[str] | None = None) -> list[JobLock]:
+        return await self._run(self.planner.plan_locks(job_names))
+
+    async def reset_lock(self, job_name: str) -> JobLock:
+        return await self._run(self.planner.plan_reset_lock(job_name))
+
+    async def counts(self) -> JobCounts:
+        return await self._run(self.planner.plan_counts())
+
+    async def find_dead_jobs(self, where: DeadFilter | None = None) -> list[DeadJob]:
+        return await self._run(self.planner.plan_find_dead_jobs(where))
+
+    async def retry_dead_jobs_where(self, where: DeadFilter) -> FilterOutcome:
+        return await self._run(self.planner.plan_retry_dead_jobs_where(where))
+
+    async def delete_dead_jobs_where(self, where: DeadFilter) -> FilterOutcome:
+        return await self._run(self.planner.plan_delete_dead_jobs_where(where))
+
+    async def delete_unreadable(self, where: str, raw: bytes, job_name: str = "") -> None:
+        await self._run(self.planner.plan_delete_unreadable(where, raw, job_name))
+
+    async def aclose(self) -> None:
+        """Close the connection pool if this client made it (from a URL or a sync client)."""
+        if self._owned:
+            await self.redis.aclose()

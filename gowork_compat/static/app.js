@@ -10,6 +10,7 @@
     tab: "retry",        // retry | scheduled | dead | queued
     page: { retry: 1, scheduled: 1, dead: 1, queued: 1 },
     queuedName: "",
+    deadFilter: { job_name: "", error: "" },  // dead jobs by name and/or error text
     counts: { retry: 0, scheduled: 0, dead: 0, queued: 0 },
     timer: null,
     busy: false,
@@ -86,17 +87,24 @@
     return body;
   }
 
-  async function post(path) {
-    const resp = await fetch(path, { method: "POST", headers: { Accept: "application/json" } });
+  async function post(path, payload) {
+    const init = { method: "POST", headers: { Accept: "application/json" } };
+    if (payload !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(payload);
+    }
+    const resp = await fetch(path, init);
     const body = await resp.json().catch(() => null);
     if (!resp.ok) throw new Error((body && body.error) || resp.status + " " + resp.statusText);
     return body;
   }
 
-  async function act(path, done) {
+  // done: a message, or a function of the reply making one
+  async function act(path, done, body) {
     try {
-      await post(path);
-      if (done) toast(done, false);
+      const reply = await post(path, body);
+      const text = typeof done === "function" ? done(reply) : done;
+      if (text) toast(text, false);
     } catch (e) {
       toast(e.message, true);
     }
@@ -192,6 +200,47 @@
     return [];
   }
 
+  // a member that is not a readable job: its raw bytes (as text) and a delete action
+  function unreadableRow(tab, j) {
+    const del = el("button", { class: "btn small danger", "data-action": "delete-unreadable", text: "delete",
+      onclick: () => {
+        if (confirm("Delete this unreadable entry for good?\n\n" + j.raw.slice(0, 200))) {
+          act("delete_unreadable/" + enc(j.where), "unreadable entry deleted",
+            { raw_base64: j.raw_base64, job_name: j.job_name || "" });
+        }
+      } });
+    return el("tr", { class: "unreadable", "data-unreadable": j.where },
+      el("td", {}, el("span", { class: "pill unreadable", text: "unreadable" })),
+      el("td", { class: "mono", text: "–" }),
+      el("td", { class: "args mono raw", text: j.raw, title: j.raw }),
+      el("td", { class: "r mono", text: j.score || "–" }),
+      el("td", { class: "r", text: "–" }),
+      el("td", { class: "err", text: j.error, title: j.error }),
+      el("td", { class: "r" }, del));
+  }
+
+  function filterActive() {
+    return tabHasFilter() && !!(state.deadFilter.job_name || state.deadFilter.error);
+  }
+
+  function tabHasFilter() { return state.tab === "dead"; }
+
+  function filterQuery() {
+    const f = state.deadFilter;
+    let q = "";
+    if (f.job_name) q += "&job_name=" + enc(f.job_name);
+    if (f.error) q += "&error=" + enc(f.error);
+    return q;
+  }
+
+  function describeFilter() {
+    const f = state.deadFilter;
+    const parts = [];
+    if (f.job_name) parts.push("job name \u201c" + f.job_name + "\u201d");
+    if (f.error) parts.push("error containing \u201c" + f.error + "\u201d");
+    return parts.join(" and ");
+  }
+
   function renderJobs(tab, data) {
     const tbody = $("job-list").tBodies[0];
     $("when-col").textContent = WHEN_LABEL[tab];
@@ -200,12 +249,22 @@
     state.counts[tab] = count;
     const pages = Math.max(1, Math.ceil(count / PAGE_SIZE));
     if (state.page[tab] > pages) state.page[tab] = pages;
-    $("page-info").textContent = "page " + state.page[tab] + " of " + pages + " · " + count + " jobs";
+    const matching = tab === "dead" && filterActive();
+    $("page-info").textContent = "page " + state.page[tab] + " of " + pages + " · " + count +
+      (matching ? " matching" : "") + " jobs";
+    $("dead-filter").hidden = tab !== "dead";
+    $("retry-matching").hidden = $("delete-matching").hidden = !(matching && count > 0);
+    $("retry-matching").dataset.count = $("delete-matching").dataset.count = String(count);
     $("prev").disabled = state.page[tab] <= 1;
     $("next").disabled = state.page[tab] >= pages;
-    $("dead-bulk").hidden = !(tab === "dead" && count > 0);
-    if (jobs.length === 0) { emptyRow(tbody, 7, "no " + (tab === "queued" ? "waiting" : tab) + " jobs"); return; }
+    $("dead-bulk").hidden = !(tab === "dead" && count > 0 && !matching);
+    if (jobs.length === 0) {
+      emptyRow(tbody, 7, matching ? "no dead job matches " + describeFilter()
+        : "no " + (tab === "queued" ? "waiting" : tab) + " jobs");
+      return;
+    }
     tbody.replaceChildren(...jobs.map((j) => {
+      if (j.unreadable) return unreadableRow(tab, j);
       const args = argsText(j.args);
       return el("tr", { "data-job-id": j.id, "data-job-name": j.name || "" },
         el("td", {}, el("code", { text: j.name || "" })),
@@ -240,6 +299,7 @@
   function listPath(tab) {
     const page = "?page=" + state.page[tab];
     if (tab === "queued") return "queued_jobs/" + enc(state.queuedName) + page;
+    if (tab === "dead") return "dead_jobs" + page + filterQuery();
     return tab + "_jobs" + page;
   }
 
@@ -250,7 +310,8 @@
     state.busy = true;
     const tab = state.tab;
     try {
-      const lists = ["retry", "scheduled", "dead"].filter((t) => t !== tab);
+      // the tab counts are of whole sets (a filtered dead list asks for the total too)
+      const lists = ["retry", "scheduled", "dead"].filter((t) => t !== tab || (t === "dead" && filterActive()));
       const [queues, locks, pools, busy, current, ...others] = await Promise.all([
         getJSON("queues"), getJSON("locks"), getJSON("worker_pools"), getJSON("busy_workers"),
         getJSON(listPath(tab)),
@@ -260,7 +321,9 @@
       renderQueues(queues, locks);
       renderPools(pools);
       renderBusy(busy);
+      const deadTotal = state.counts.dead;
       renderJobs(tab, current);
+      if (tab === "dead" && filterActive()) state.counts.dead = deadTotal;
       renderCounts();
       const s = $("status");
       s.className = "status";
@@ -287,6 +350,35 @@
   $("delete-all").addEventListener("click", () => {
     if (confirm("Delete every dead job for good?")) act("delete_all_dead_jobs", "dead jobs deleted");
   });
+
+  // dead jobs by filter: show the matching ones, requeue or delete them all (confirmed)
+  $("dead-filter").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    state.deadFilter = { job_name: $("filter-name").value.trim(), error: $("filter-error").value.trim() };
+    state.page.dead = 1;
+    refresh();
+  });
+  $("filter-clear").addEventListener("click", () => {
+    $("filter-name").value = $("filter-error").value = "";
+    state.deadFilter = { job_name: "", error: "" };
+    state.page.dead = 1;
+    refresh();
+  });
+  function matchingAction(verb) {
+    if (!filterActive()) return;
+    const n = $(verb + "-matching").dataset.count;
+    const what = n + " dead job" + (n === "1" ? "" : "s") + " matching " + describeFilter();
+    const question = verb === "retry" ? "Queue again the " + what + "?" : "Delete the " + what + " for good?";
+    if (!confirm(question)) return;
+    act(verb + "_dead_jobs?" + filterQuery().slice(1), (r) => {
+      let text = (verb === "retry" ? "requeued " : "deleted ") + r.done + " of " + r.matched;
+      if (r.unknown_name) text += "; " + r.unknown_name + " left dead (no pool runs their job name)";
+      if (r.gone) text += "; " + r.gone + " already gone";
+      return text;
+    });
+  }
+  $("retry-matching").addEventListener("click", () => matchingAction("retry"));
+  $("delete-matching").addEventListener("click", () => matchingAction("delete"));
 
   const initial = location.hash.slice(1);
   selectTab(["retry", "scheduled", "dead"].includes(initial) ? initial : "retry");

@@ -388,3 +388,12 @@ def test_dumps_matches_stdlib_semantics_for_plain_json() -> None:
     """Sanity: same value as stdlib json sees it (bytes differ only in Go's escapes)."""
     value = {"k": [1, "two", None, True, {"x": 0.5}]}
     assert json.loads(dumps(value)) == value
+
+
+def test_marshal_indent_is_gos_marshal_indent_of_a_struct() -> None:
+    view = {"z_first": 1, "args": {"b": [1, {}], "a": "<&>"}, "empty": [], "obj": {}, "s": "tab\tq\"{,}"}
+    assert gojson.marshal_indent(view, {"args"}) == (
+        b'{\n\t"z_first": 1,\n\t"args": {\n\t\t"a": "\\u003c\\u0026\\u003e",\n\t\t"b": [\n\t\t\t1,\n'
+        b'\t\t\t{}\n\t\t]\n\t},\n\t"empty": [],\n\t"obj": {},\n\t"s": "tab\\tq\\"{,}"\n}')
+    assert gojson.marshal_indent(None) == b"null" and gojson.marshal_indent([]) == b"[]"
+

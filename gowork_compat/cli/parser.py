@@ -6,6 +6,7 @@ import argparse
 from typing import Any, NoReturn
 
 from .. import __version__
+from ..client import parse_int
 from .commands import (
     BULK_CHUNK,
     cmd_bulk,
@@ -57,6 +58,14 @@ def _sub(subs: Any, name: str, help_text: str, description: str, examples: str) 
         name, help=help_text, description=description, epilog="examples:\n" + examples,
         formatter_class=_Formatter, allow_abbrev=False)
     return p
+
+
+def _page_number(text: str) -> int:
+    """An integer as Go's strconv reads it (a clear message for texts of thousands of digits)."""
+    try:
+        return parse_int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _dead_filter_options(d: argparse.ArgumentParser) -> None:
@@ -162,7 +171,7 @@ Run 'gowork COMMAND --help' for the options of a command.""",
     p.add_argument("view", nargs="?", default="all", metavar="VIEW",
                    choices=["queues", "pools", "busy", "retry", "scheduled", "dead", "all"],
                    help="queues, pools, busy, retry, scheduled, dead or all (default: all)")
-    p.add_argument("--page", type=int, default=1, metavar="N",
+    p.add_argument("--page", type=_page_number, default=1, metavar="N",
                    help="page of the retry/scheduled/dead lists (20 a page)")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.add_argument("--wide", action="store_true", help=f"do not cut table cells at {CELL_WIDTH} characters")

@@ -489,3 +489,18 @@ def test_filtered_action_with_a_racing_taker_neither_loses_nor_doubles(r: redis.
         assert queued == ["j2"]
     assert r.zcard(k.dead) == 0
 
+
+
+def test_filtered_actions_count_members_sharing_a_score_and_id(client: Any, r: redis.Redis, ns: str) -> None:
+    """The client scripts act on every member with a score and id: two such members are two
+    jobs done by one call, not one done and one gone."""
+    k = Keys(ns)
+    r.sadd(k.known_jobs, "a")
+    add_zset(r, k.dead, (NOW, job("a", "same", args={"v": 1}, last_err=UNKNOWN)),
+             (NOW, job("a", "same", args={"v": 2}, last_err=UNKNOWN)))
+    res = client.retry_dead_jobs_where(DeadFilter(job_name="a"))
+    assert res.to_json() == {"matched": 2, "done": 2, "unknown_name": 0, "gone": 0}
+    assert r.llen(k.jobs("a")) == 2 and r.zcard(k.dead) == 0
+    add_zset(r, k.dead, (NOW, job("a", "same", args={"v": 1})), (NOW, job("a", "same", args={"v": 2})))
+    res = client.delete_dead_jobs_where(DeadFilter(job_id="same"))
+    assert res.to_json() == {"matched": 2, "done": 2, "unknown_name": 0, "gone": 0}

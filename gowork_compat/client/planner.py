@@ -10,7 +10,7 @@ the matches one atomic script call per job, and the counts of the paged sets.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -149,6 +149,16 @@ def _scan_reply(reply: Any) -> tuple[int, list[tuple[Any, Any]]]:
     else:
         pairs = [(items[i], items[i + 1]) for i in range(0, len(items) - 1, 2)]
     return int(cursor), pairs
+
+
+def _by_score_and_id(jobs: Iterable[DeadJob]) -> list[tuple[tuple[int, str], int]]:
+    """(died_at, id) of each job once, with how many dead members share them (the client
+    scripts act on every member with that score and id)."""
+    counts: dict[tuple[int, str], int] = {}
+    for d in jobs:
+        key = (d.died_at, d.job.id)
+        counts[key] = counts.get(key, 0) + 1
+    return list(counts.items())
 
 
 def _score_text(value: Any) -> str:
@@ -428,33 +438,34 @@ class ClientPlanner:
         found = yield from self.plan_find_dead_jobs(where)
         names = yield from self.plan_known_jobs()
         known = set(names)
-        runnable = [d for d in found if d.job.name in known]
+        runnable = _by_score_and_id(d for d in found if d.job.name in known)
         keys = self._revive_keys(names)
         done = gone = 0
         for i in range(0, len(runnable), ACTION_BATCH):
             batch = runnable[i:i + ACTION_BATCH]
-            replies = yield [Call(self.keys.jobs_prefix, self.now(), d.died_at, d.job.id,
-                                  script=CLIENT_RETRY_DEAD_JOB, keys=keys) for d in batch]
-            for reply in replies:
+            replies = yield [Call(self.keys.jobs_prefix, self.now(), died_at, job_id,
+                                  script=CLIENT_RETRY_DEAD_JOB, keys=keys) for (died_at, job_id), _ in batch]
+            for (_, seen), reply in zip(batch, replies, strict=True):
                 requeued, matched = int(reply[0]), int(reply[1])
-                done += min(requeued, 1)
-                gone += 1 if matched == 0 else 0
-        return FilterOutcome(matched=len(found), done=done, unknown_name=len(found) - len(runnable), gone=gone)
+                done += requeued
+                gone += max(seen - matched, 0)
+        unknown = sum(1 for d in found if d.job.name not in known)
+        return FilterOutcome(matched=len(found), done=done, unknown_name=unknown, gone=gone)
 
     def plan_delete_dead_jobs_where(self, where: DeadFilter) -> Plan[FilterOutcome]:
         """Delete every dead job ``where`` matches, one atomic script call per job (the one
         :meth:`plan_delete_dead_job` uses); jobs that left the dead set meanwhile are ``gone``."""
         found = yield from self.plan_find_dead_jobs(where)
+        groups = _by_score_and_id(found)
         done = gone = 0
-        for i in range(0, len(found), ACTION_BATCH):
-            batch = found[i:i + ACTION_BATCH]
-            replies = yield [Call(int(d.died_at), d.job.id, script=CLIENT_DELETE_ZSET_JOB, keys=[self.keys.dead])
-                             for d in batch]
-            for reply in replies:
-                if int(reply[0]):
-                    done += 1
-                else:
-                    gone += 1
+        for i in range(0, len(groups), ACTION_BATCH):
+            batch = groups[i:i + ACTION_BATCH]
+            replies = yield [Call(int(died_at), job_id, script=CLIENT_DELETE_ZSET_JOB, keys=[self.keys.dead])
+                             for (died_at, job_id), _ in batch]
+            for (_, seen), reply in zip(batch, replies, strict=True):
+                removed = int(reply[0])
+                done += removed
+                gone += max(seen - removed, 0)
         return FilterOutcome(matched=len(found), done=done, gone=gone)
 
     def plan_delete_unreadable(self, where: str, raw: bytes, job_name: str = "") -> Plan[None]:

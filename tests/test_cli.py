@@ -767,3 +767,15 @@ def test_inspect_survives_a_closed_pipe(redis_server: RedisServer, ns: str) -> N
     p1.stdout.close()  # the reader went away before the output came
     _, err = p1.communicate(timeout=30)
     assert b"Traceback" not in err
+
+
+def test_allowed_hosts_from_flags_or_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from gowork_compat.cli.commands import _allowed_hosts_of
+
+    monkeypatch.setenv("GOWORK_WEBUI_HOSTS", " jobs.internal, ops.example ,")
+    assert _allowed_hosts_of(argparse.Namespace(allowed_host=None)) == ["jobs.internal", "ops.example"]
+    assert _allowed_hosts_of(argparse.Namespace(allowed_host=["x.example"])) == ["x.example"]
+    monkeypatch.delenv("GOWORK_WEBUI_HOSTS")
+    assert _allowed_hosts_of(argparse.Namespace(allowed_host=None)) == []

@@ -22,7 +22,7 @@ Beyond upstream: ``POST /pause/{job_name}``, ``POST /unpause/{job_name}``, ``GET
 ``POST /delete_scheduled_job/{scheduled_for}/{job_id}``; dead jobs by filter (query
 ``job_name`` and/or ``error``, a text their last error contains): ``GET /dead_jobs?job_name=..
 &error=..&page=N`` (the matching ones), ``POST /retry_dead_jobs?...`` and ``POST
-/delete_dead_jobs?...`` (``{"status": "ok", "matched", "done", "unknown_name", "gone"}``,
+/delete_dead_jobs?...`` (``{"status": "ok", "matched", "done", "unknown_name", "gone", "kept"}``,
 one atomic script call per job); ``POST /delete_unreadable/{retry|scheduled|dead|queue}``
 with ``{"raw_base64": ..., "job_name": ...}`` removes a member that cannot be read as a job.
 A page shows such a member as ``{"unreadable": true, "raw": ..., "error": ...}`` in its
@@ -31,7 +31,8 @@ place instead of failing (Go answers 500). ``GET /`` serves our own page (``stat
 Errors are ``{"error": "..."}`` like upstream's, but with a fitting status where upstream
 always answers 500: 400 for a bad page number or a non-integer time in the path (with Go's
 ``strconv`` message), 404 for an unknown route or a job that is not there (Go's ``nothing
-deleted`` / ``nothing retried``), 409 when a dead job's name is unknown (not retried),
+deleted`` / ``nothing retried``), 409 when a dead job's name is unknown or the record
+cannot be retried (a buried malformed payload; not retried),
 405 for a wrong method, 503 when Redis cannot be reached, 500 (no trace) otherwise.
 
 Safe by default (:mod:`gowork_compat.webguard`): requests naming another host than
@@ -67,6 +68,7 @@ from starlette.types import ASGIApp
 
 from . import gojson
 from ._redis import RedisLike
+from .burial import UnretryableJob
 from .client import (
     AsyncClient,
     DeadFilter,
@@ -189,7 +191,7 @@ def create_app(
         async def run(request: Request) -> Response:
             try:
                 return await fn(request, client())
-            except UnknownJobName as exc:
+            except (UnknownJobName, UnretryableJob) as exc:  # the job is there, and stays dead
                 return _error(str(exc), 409)
             except JobNotFound as exc:
                 return _error(str(exc), 404)

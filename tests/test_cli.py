@@ -406,6 +406,21 @@ def test_dead_retry_of_unknown_job_name(gw: Callable[..., subprocess.CompletedPr
     assert r.zcard(Keys(ns).dead) == 1
 
 
+def test_dead_retry_of_a_buried_record(gw: Callable[..., subprocess.CompletedProcess[str]], r: redis.Redis,
+                                       ns: str) -> None:
+    from gowork_compat.burial import buried_job
+
+    k = Keys(ns)
+    r.sadd(k.known_jobs, "p")
+    rec = buried_job(b"garbage", "p", "malformed job payload in q: not a job", 100)
+    r.zadd(k.dead, {rec.encode(): 100})
+    one_error_line(gw("dead", "retry", rec.id), 1, "cannot be retried", "buried malformed payload")
+    p = gw("dead", "retry", "--job-name", "p")
+    assert p.returncode == 0 and p.stdout.startswith("requeued 0 of 1 dead job")
+    assert "1 record left dead: not retryable" in p.stderr
+    assert r.zrange(k.dead, 0, -1) == [rec.encode()]
+
+
 UNKNOWN = "unknown job when requeueing"
 
 

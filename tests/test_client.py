@@ -437,7 +437,7 @@ def test_retry_dead_jobs_where(client: Any, r: redis.Redis, ns: str) -> None:
     k = Keys(ns)
     dead_mix(r, ns)
     res = client.retry_dead_jobs_where(DeadFilter(error=UNKNOWN))
-    assert res.to_json() == {"matched": 4, "done": 3, "unknown_name": 1, "gone": 0}
+    assert res.to_json() == {"matched": 4, "done": 3, "unknown_name": 1, "gone": 0, "kept": 0}
     assert sorted(Job.decode(m).id for m in r.lrange(k.jobs("py_only"), 0, -1)) == ["p1", "p2"]
     (o1,) = [Job.decode(m) for m in r.lrange(k.jobs("other"), 0, -1)]
     assert (o1.id, o1.fails, o1.last_err, o1.enqueued_at) == ("o1", 0, "", NOW)
@@ -451,7 +451,7 @@ def test_delete_dead_jobs_where(client: Any, r: redis.Redis, ns: str) -> None:
     k = Keys(ns)
     dead_mix(r, ns)
     res = client.delete_dead_jobs_where(DeadFilter(job_name="py_only", error=UNKNOWN))
-    assert res.to_json() == {"matched": 2, "done": 2, "unknown_name": 0, "gone": 0}
+    assert res.to_json() == {"matched": 2, "done": 2, "unknown_name": 0, "gone": 0, "kept": 0}
     assert sorted(m for m in r.zrange(k.dead, 0, -1)) == sorted(
         [job("py_only", "p3", fails=25, last_err="boom").encode(),
          job("other", "o1", fails=1, last_err=UNKNOWN).encode(),
@@ -499,8 +499,22 @@ def test_filtered_actions_count_members_sharing_a_score_and_id(client: Any, r: r
     add_zset(r, k.dead, (NOW, job("a", "same", args={"v": 1}, last_err=UNKNOWN)),
              (NOW, job("a", "same", args={"v": 2}, last_err=UNKNOWN)))
     res = client.retry_dead_jobs_where(DeadFilter(job_name="a"))
-    assert res.to_json() == {"matched": 2, "done": 2, "unknown_name": 0, "gone": 0}
+    assert res.to_json() == {"matched": 2, "done": 2, "unknown_name": 0, "gone": 0, "kept": 0}
     assert r.llen(k.jobs("a")) == 2 and r.zcard(k.dead) == 0
     add_zset(r, k.dead, (NOW, job("a", "same", args={"v": 1})), (NOW, job("a", "same", args={"v": 2})))
     res = client.delete_dead_jobs_where(DeadFilter(job_id="same"))
-    assert res.to_json() == {"matched": 2, "done": 2, "unknown_name": 0, "gone": 0}
+    assert res.to_json() == {"matched": 2, "done": 2, "unknown_name": 0, "gone": 0, "kept": 0}
+
+
+def test_filtered_retry_leaves_buried_records_and_counts_them(client: Any, r: redis.Redis, ns: str) -> None:
+    from gowork_compat.burial import buried_job
+
+    k = Keys(ns)
+    r.sadd(k.known_jobs, "p")
+    rec = buried_job(b"garbage", "p", "malformed job payload in q: not a job", NOW - 9)
+    r.zadd(k.dead, {rec.encode(): NOW - 9})
+    add_zset(r, k.dead, (NOW - 8, job("p", "ok", last_err="boom")))
+    res = client.retry_dead_jobs_where(DeadFilter(job_name="p"))
+    assert res.to_json() == {"matched": 2, "done": 1, "unknown_name": 0, "gone": 0, "kept": 1}
+    assert r.zrange(k.dead, 0, -1) == [rec.encode()] and r.llen(k.jobs("p")) == 1
+

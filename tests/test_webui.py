@@ -276,10 +276,10 @@ def test_dead_jobs_by_filter(app_client: TestClient, r: redis.Redis, ns: str) ->
     assert app_client.post("/retry_dead_jobs").status_code == 400  # no filter: use retry_all
     resp = app_client.post("/retry_dead_jobs", params={"job_name": "py_only", "error": UNKNOWN})
     assert resp.status_code == 200
-    assert resp.json() == {"status": "ok", "matched": 25, "done": 25, "unknown_name": 0, "gone": 0}
+    assert resp.json() == {"status": "ok", "matched": 25, "done": 25, "unknown_name": 0, "gone": 0, "kept": 0}
     assert r.llen(k.jobs("py_only")) == 25 and r.zcard(k.dead) == 2
     resp = app_client.post("/delete_dead_jobs", params={"error": UNKNOWN})
-    assert resp.json() == {"status": "ok", "matched": 1, "done": 1, "unknown_name": 0, "gone": 0}
+    assert resp.json() == {"status": "ok", "matched": 1, "done": 1, "unknown_name": 0, "gone": 0, "kept": 0}
     assert [Job.decode(m).id for m in r.zrange(k.dead, 0, -1)] == ["boom"]
     cross = app_client.post("/delete_dead_jobs", params={"error": "boom"}, headers={"origin": "http://evil.example"})
     assert cross.status_code == 403 and r.zcard(k.dead) == 1
@@ -381,3 +381,16 @@ def test_serve_binds_loopback_by_default(monkeypatch: pytest.MonkeyPatch, redis_
     assert seen == {"app": app, "host": "127.0.0.1", "port": 5040}
     serve(app, host="0.0.0.0", port=8080, log_level="warning")
     assert seen["host"] == "0.0.0.0" and seen["port"] == 8080 and seen["log_level"] == "warning"
+
+
+def test_retrying_a_buried_record_is_409_and_leaves_it(app_client: TestClient, r: redis.Redis, ns: str) -> None:
+    from gowork_compat.burial import buried_job
+
+    k = Keys(ns)
+    r.sadd(k.known_jobs, "p")
+    rec = buried_job(b"garbage", "p", "malformed job payload in q: not a job", NOW - 9)
+    r.zadd(k.dead, {rec.encode(): NOW - 9})
+    resp = app_client.post(f"/retry_dead_job/{NOW - 9}/{rec.id}")
+    assert resp.status_code == 409 and "cannot be retried" in resp.json()["error"]
+    assert r.zcard(k.dead) == 1
+

@@ -18,6 +18,7 @@ import redis
 from redis import exceptions as rex
 
 from .. import gojson
+from ..burial import UnretryableJob
 from ..client import Client, DeadFilter, JobNotFound, UnknownJobName, job_json
 from ..client.planner import MAX_PAGE
 from ..enqueuer import Enqueuer
@@ -280,6 +281,8 @@ def cmd_dead(ctx: _Ctx) -> int:
             except UnknownJobName as exc:
                 raise CLIError(f"dead job {job_id!r} not retried: its job name is not in known_jobs, "
                                "so no pool would run it ({exc})") from exc
+            except UnretryableJob as exc:
+                raise CLIError(str(exc)) from exc
             except JobNotFound as exc:
                 raise CLIError(f"no dead job with id {job_id!r} and died-at {t} ({exc})") from exc
             _out(f"{'requeued' if action == 'retry' else 'deleted'} dead job {job_id} (died at {t})")
@@ -301,6 +304,9 @@ def _dead_where(client: Client, action: str, flt: DeadFilter) -> int:
               "would run it")
     if res.gone:
         _note(f"{_plural(res.gone, 'job')} had left the dead set meanwhile (taken by a pool or another client)")
+    if res.kept:
+        _note(f"{_plural(res.kept, 'record')} left dead: not retryable (buried malformed payloads; see their "
+              "args.raw_payload)")
     if res.matched == 0:
         raise CLIError(f"no dead job matches {flt.describe()} in namespace {client.namespace!r}")
     return 0

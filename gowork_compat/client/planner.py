@@ -19,11 +19,13 @@ from ..heartbeat import DEAD_AFTER
 from ..job import Job
 from ..keys import Keys
 from ..scripts import (
-    CLIENT_DELETE_ZSET_JOB,
-    CLIENT_RESET_LOCK,
-    CLIENT_RETRY_ALL_DEAD,
-    CLIENT_RETRY_DEAD_JOB,
+    delete_zset_job_call,
+    reset_lock_call,
+    retry_all_dead_call,
+    retry_dead_job_call,
+    retry_dead_job_result,
 )
+from ..unique import release_call
 from .views import (
     DeadJob,
     JobCounts,
@@ -128,16 +130,18 @@ class FilterOutcome:
     """What a filtered bulk action did: ``matched`` dead jobs were found; ``done`` of them
     were requeued (or deleted); ``unknown_name`` were left dead because no pool registers
     their name (not in ``known_jobs``); ``gone`` had left the dead set in the meantime
-    (a pool or another client took them first)."""
+    (a pool or another client took them first); ``kept`` were left in place by the retry
+    script because they cannot be retried (buried malformed payloads)."""
 
     matched: int = 0
     done: int = 0
     unknown_name: int = 0
     gone: int = 0
+    kept: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {"matched": self.matched, "done": self.done, "unknown_name": self.unknown_name,
-                "gone": self.gone}
+                "gone": self.gone, "kept": self.kept}
 
 
 def _scan_reply(reply: Any) -> tuple[int, list[tuple[Any, Any]]]:
@@ -386,7 +390,7 @@ class ClientPlanner:
 
     # -- actions ----------------------------------------------------------------------------
     def _plan_delete_zset_job(self, key: str, score: int, job_id: str) -> Plan[bytes | None]:
-        (reply,) = yield [Call(int(score), job_id, script=CLIENT_DELETE_ZSET_JOB, keys=[key])]
+        (reply,) = yield [delete_zset_job_call(key, score, job_id)]
         removed, last = int(reply[0]), _raw(reply[1])
         if removed == 0:
             raise JobNotFound(NOTHING_DELETED)
@@ -401,27 +405,20 @@ class ClientPlanner:
     def plan_delete_scheduled_job(self, scheduled_for: int, job_id: str) -> Plan[None]:
         last = yield from self._plan_delete_zset_job(self.keys.scheduled, scheduled_for, job_id)
         if last:
-            job = Job.decode(last)
-            if job.unique:
-                # As the workers: upstream master's unique-by-key jobs carry their key.
-                key = job.unique_key or self.keys.unique(job.name, job.args)
-                yield [Call("DEL", key)]
-
-    def _revive_keys(self, names: Sequence[str]) -> list[str]:
-        return [self.keys.dead, *(self.keys.jobs(n) for n in names)]
+            release = release_call(self.keys, Job.decode(last))
+            if release is not None:
+                yield [release]
 
     def plan_retry_dead_job(self, died_at: int, job_id: str) -> Plan[None]:
         names = yield from self.plan_known_jobs()
-        (reply,) = yield [Call(self.keys.jobs_prefix, self.now(), int(died_at), job_id,
-                               script=CLIENT_RETRY_DEAD_JOB, keys=self._revive_keys(names))]
-        requeued, matched = int(reply[0]), int(reply[1])
+        (reply,) = yield [retry_dead_job_call(self.keys, names, self.now(), died_at, job_id)]
+        requeued, matched = retry_dead_job_result(reply, job_id)
         if requeued == 0:
             raise UnknownJobName(NOTHING_RETRIED) if matched else JobNotFound(NOTHING_RETRIED)
 
     def plan_retry_all_dead_jobs(self) -> Plan[int]:
         names = yield from self.plan_known_jobs()
-        call = Call(self.keys.jobs_prefix, self.now(), RETRY_ALL_BATCH, script=CLIENT_RETRY_ALL_DEAD,
-                    keys=self._revive_keys(names))
+        call = retry_all_dead_call(self.keys, names, self.now(), RETRY_ALL_BATCH)
         total = 0
         for _ in range(RETRY_ALL_MAX_ROUNDS):
             (reply,) = yield [call]
@@ -439,18 +436,18 @@ class ClientPlanner:
         names = yield from self.plan_known_jobs()
         known = set(names)
         runnable = _by_score_and_id(d for d in found if d.job.name in known)
-        keys = self._revive_keys(names)
-        done = gone = 0
+        done = gone = kept = 0
         for i in range(0, len(runnable), ACTION_BATCH):
             batch = runnable[i:i + ACTION_BATCH]
-            replies = yield [Call(self.keys.jobs_prefix, self.now(), died_at, job_id,
-                                  script=CLIENT_RETRY_DEAD_JOB, keys=keys) for (died_at, job_id), _ in batch]
+            replies = yield [retry_dead_job_call(self.keys, names, self.now(), died_at, job_id)
+                             for (died_at, job_id), _ in batch]
             for (_, seen), reply in zip(batch, replies, strict=True):
                 requeued, matched = int(reply[0]), int(reply[1])
                 done += requeued
+                kept += int(reply[2]) if len(reply) > 2 else 0
                 gone += max(seen - matched, 0)
         unknown = sum(1 for d in found if d.job.name not in known)
-        return FilterOutcome(matched=len(found), done=done, unknown_name=unknown, gone=gone)
+        return FilterOutcome(matched=len(found), done=done, unknown_name=unknown, gone=gone, kept=kept)
 
     def plan_delete_dead_jobs_where(self, where: DeadFilter) -> Plan[FilterOutcome]:
         """Delete every dead job ``where`` matches, one atomic script call per job (the one
@@ -460,8 +457,7 @@ class ClientPlanner:
         done = gone = 0
         for i in range(0, len(groups), ACTION_BATCH):
             batch = groups[i:i + ACTION_BATCH]
-            replies = yield [Call(int(died_at), job_id, script=CLIENT_DELETE_ZSET_JOB, keys=[self.keys.dead])
-                             for (died_at, job_id), _ in batch]
+            replies = yield [delete_zset_job_call(self.keys.dead, died_at, job_id) for (died_at, job_id), _ in batch]
             for (_, seen), reply in zip(batch, replies, strict=True):
                 removed = int(reply[0])
                 done += removed
@@ -496,7 +492,6 @@ class ClientPlanner:
 
     def plan_reset_lock(self, job_name: str) -> Plan[JobLock]:
         k = self.keys
-        yield [Call(k.prefix + "worker_pools:", self.now(), self.dead_after, script=CLIENT_RESET_LOCK,
-                    keys=[k.lock(job_name), k.lock_info(job_name), k.worker_pools])]
+        yield [reset_lock_call(k, job_name, self.now(), self.dead_after)]
         found = yield from self.plan_lock(job_name)
         return found

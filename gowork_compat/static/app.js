@@ -374,6 +374,7 @@
       let text = (verb === "retry" ? "requeued " : "deleted ") + r.done + " of " + r.matched;
       if (r.unknown_name) text += "; " + r.unknown_name + " left dead (no pool runs their job name)";
       if (r.gone) text += "; " + r.gone + " already gone";
+      if (r.kept) text += "; " + r.kept + " not retryable (buried malformed payloads)";
       return text;
     });
   }

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import gojson
 
-__all__ = ["LOOPBACK_NAMES", "Guard", "host_name"]
+__all__ = ["JSON_TYPE", "LOOPBACK_NAMES", "Guard", "host_name", "json_error"]
 
 JSON_TYPE = "application/json; charset=utf-8"
 #: host names always accepted (besides IP addresses)
@@ -43,7 +43,8 @@ _SECURITY_HEADERS = [
 ]
 
 
-def _error(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
+def json_error(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
+    """The API's error response, ``{"error": "..."}`` as upstream's (Go's string escaping)."""
     body = b'{"error": ' + gojson.dumps(message) + b"}"
     return Response(body, status_code=status, headers={"content-type": JSON_TYPE, **(headers or {})})
 
@@ -102,17 +103,17 @@ class Guard:
         problem = self.host_problem(headers.get("host"))
         if problem:
             status = 400 if headers.get("host") is None else 421
-            await _error(problem, status)(scope, receive, send)
+            await json_error(problem, status)(scope, receive, send)
             return
         if self.expected is not None and not self._authorized(headers.get("authorization", "")):
-            resp = _error("authentication required", 401,
+            resp = json_error("authentication required", 401,
                           {"www-authenticate": 'Basic realm="gowork", charset="UTF-8"'})
             await resp(scope, receive, send)
             return
         if scope["method"] not in _SAFE_METHODS:
             problem = self._cross_site(headers)
             if problem:
-                await _error(f"cross-site request refused: {problem}", 403)(scope, receive, send)
+                await json_error(f"cross-site request refused: {problem}", 403)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 

@@ -82,14 +82,13 @@ from .client import (
 from .client.planner import MAX_PAGE, PAGE_SIZE
 from .heartbeat import DEAD_AFTER
 from .job import Job
-from .webguard import Guard
+from .webguard import JSON_TYPE, Guard, json_error
 
 __all__ = ["create_app", "go_marshal_indent", "serve"]
 
 log = logging.getLogger("gowork_compat.webui")
 
 STATIC_DIR = Path(__file__).with_name("static")
-JSON_TYPE = "application/json; charset=utf-8"
 #: values of these keys are Go maps (keys sorted), everything else in a view is a struct
 _MAP_FIELDS = frozenset({"args", "lock_info"})
 
@@ -110,9 +109,7 @@ def _row(item: Job | UnreadableEntry) -> dict[str, Any]:
     return item.to_json() if isinstance(item, UnreadableEntry) else job_json(item)
 
 
-def _error(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
-    body = b'{"error": ' + gojson.dumps(message) + b"}"
-    return Response(body, status_code=status, headers={"content-type": JSON_TYPE, **(headers or {})})
+_error = json_error
 
 
 _OK = {"status": "ok"}

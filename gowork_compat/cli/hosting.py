@@ -88,7 +88,8 @@ async def _serve_pool(pool: WorkerPool) -> None:
     try:
         await pool.astart()
     except (rex.ConnectionError, rex.TimeoutError, OSError) as exc:
-        where = pool._redis_arg if isinstance(pool._redis_arg, str) else "the pool's Redis"
+        given = getattr(pool, "_redis_arg", None)  # a private of the pool: see the module doc
+        where = given if isinstance(given, str) else "the pool's Redis"
         raise CLIError(f"cannot reach Redis at {redact(where)}: {exc}") from exc
     names = ", ".join(sorted(pool.job_types)) or "(no job registered)"
     _say(f"{PROG}: worker pool {pool.pool_id} started: namespace {pool.namespace!r}, "

@@ -50,6 +50,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 __all__ = [
+    "MAX_DEPTH",
     "MAX_SAFE_INT",
     "GoJSONError",
     "InvalidArgsError",
@@ -73,6 +74,9 @@ except ImportError:  # pragma: no cover
 #: Largest magnitude of an int that survives Go's float64 decoding of JSON numbers exactly
 #: (together with all smaller ones).
 MAX_SAFE_INT: Final = 2**53
+#: Go's decoder refuses JSON text nested deeper than this (arrays and objects); our decoder
+#: refuses it too, and the encoder writes anything up to it (a job payload counts as a whole).
+MAX_DEPTH: Final = 10000
 
 
 class GoJSONError(ValueError):
@@ -340,15 +344,70 @@ def _locate(v: Any, path: str, depth: int = 0) -> str | None:
         if type(v).__module__ != "builtins" else f"{path}: unsupported type {type(v).__name__}"
 
 
-def _pure(value: Any, root: str) -> str:
+def _enc_deep(value: Any, base: int) -> str:
+    """The pure encoder without recursion, for values nested too deeply for :func:`_enc`
+    (up to :data:`MAX_DEPTH` levels counting ``base`` enclosing ones; cycles end there)."""
+    out: list[str] = []
+    stack: list[Any] = [(value, base + 1)]  # (value, depth) to encode, or str to copy
+    append, push = out.append, stack.append
+    while stack:
+        item = stack.pop()
+        if type(item) is str:
+            append(item)
+            continue
+        v, depth = item
+        if isinstance(v, dict):
+            if depth > MAX_DEPTH:
+                raise GoJSONError(f"nested too deeply (or cyclic): more than {MAX_DEPTH} levels")
+            if not v:
+                append("{}")
+                continue
+            try:
+                keys = sorted(v)
+            except TypeError:
+                raise _Unsupported from None
+            if not all(isinstance(k, str) for k in keys):
+                raise _Unsupported
+            if any(_surrogate.search(k) is not None for k in keys):
+                clean: dict[str, Any] = {}
+                for k in keys:  # as _enc_dict_sanitized: the last of colliding keys wins
+                    clean[_sanitize(k)] = v[k]
+                v, keys = clean, sorted(clean)
+            append("{")
+            push("}")
+            for i in range(len(keys) - 1, -1, -1):
+                k = keys[i]
+                push((v[k], depth + 1))
+                push(("," if i else "") + ('"' + k + '"' if _plain_str(k) is not None else _quote_slow(k)) + ":")
+        elif isinstance(v, (list, tuple)):
+            if depth > MAX_DEPTH:
+                raise GoJSONError(f"nested too deeply (or cyclic): more than {MAX_DEPTH} levels")
+            if not v:
+                append("[]")
+                continue
+            append("[")
+            push("]")
+            for i in range(len(v) - 1, -1, -1):
+                push((v[i], depth + 1))
+                if i:
+                    push(",")
+        else:
+            append(_enc(v))
+    return "".join(out)
+
+
+def _pure(value: Any, root: str, base: int = 0) -> str:
     try:
-        return _enc(value)
+        try:
+            return _enc(value)
+        except RecursionError:
+            return _enc_deep(value, base)
     except (_Unsupported, GoJSONError, RecursionError, ValueError) as exc:
         try:
             where = _locate(value, root)
         except RecursionError:
-            where = f"{root}: nested too deeply (or cyclic)"
-        if where is None:  # e.g. an int too large for str()
+            where = f"{root}: {exc}" if str(exc) else f"{root}: cannot be encoded (deeply nested)"
+        if where is None:  # e.g. an int too large for str(), or nested too deeply
             where = f"{root}: {exc}"
         raise GoJSONError(where) from None
 
@@ -451,7 +510,7 @@ def _fast_ok_safe(value: Any) -> bool:
         return False
 
 
-def _encode_value(value: Any, root: str) -> bytes:
+def _encode_value(value: Any, root: str, base: int = 0) -> bytes:
     t = type(value)
     if (t is dict or t is list) and _engine is not None and _fast_ok_safe(value):
         if _use_orjson:
@@ -467,7 +526,7 @@ def _encode_value(value: Any, root: str) -> bytes:
             res = _engine(value)
             if res is not None:
                 return res
-    return _pure(value, root).encode("utf-8")
+    return _pure(value, root, base).encode("utf-8")
 
 
 def dumps(value: Any, *, newline: bool = False) -> bytes:
@@ -488,38 +547,44 @@ _BIG_INT_HINT: Final = (
 )
 
 
-def _check_value(v: Any, path: str, allow_big_ints: bool, depth: int) -> None:
-    if depth > 10000:
-        raise InvalidArgsError(f"{path}: nested too deeply (or cyclic)")
-    if v is None or isinstance(v, (str, bool)):
-        return
-    if isinstance(v, int):
-        if not allow_big_ints and not -MAX_SAFE_INT <= v <= MAX_SAFE_INT:
-            try:
-                seen = go_format_float(float(v))
-            except OverflowError:
-                seen = "a decoding error (out of float64 range)"
-            raise InvalidArgsError(
-                f"{path}: int {v} is outside ±2**53; " + _BIG_INT_HINT.format(seen=seen))
-        return
-    if isinstance(v, float):
-        if v != v or v in (float("inf"), float("-inf")):
-            raise InvalidArgsError(f"{path}: {_go_nonfinite(v)} cannot be written as JSON "
-                                   "(Go: json: unsupported value)")
-        return
-    if isinstance(v, dict):
-        for k, x in v.items():
-            if not isinstance(k, str):
+def _check_value(value: Any, root: str, allow_big_ints: bool, depth: int) -> None:
+    """Raise InvalidArgsError for the first value (depth first) a Go worker cannot get
+    unchanged; ``depth`` is the nesting level of ``value`` in the job payload."""
+    stack: list[tuple[Any, str, int]] = [(value, root, depth)]
+    while stack:
+        v, path, depth = stack.pop()
+        if v is None or isinstance(v, (str, bool)):
+            continue
+        if isinstance(v, int):
+            if not allow_big_ints and not -MAX_SAFE_INT <= v <= MAX_SAFE_INT:
+                try:
+                    seen = go_format_float(float(v))
+                except OverflowError:
+                    seen = "a decoding error (out of float64 range)"
                 raise InvalidArgsError(
-                    f"{path}: key {k!r} is a {type(k).__name__}, JSON object keys must be str")
-            _check_value(x, path + _fmt_key(k), allow_big_ints, depth + 1)
-        return
-    if isinstance(v, (list, tuple)):
-        for i, x in enumerate(v):
-            _check_value(x, f"{path}[{i}]", allow_big_ints, depth + 1)
-        return
-    raise InvalidArgsError(f"{path}: unsupported type {type(v).__name__} (JSON-able values are dict, "
-                           "list, tuple, str, int, float, bool and None)")
+                    f"{path}: int {v} is outside ±2**53; " + _BIG_INT_HINT.format(seen=seen))
+            continue
+        if isinstance(v, float):
+            if v != v or v in (float("inf"), float("-inf")):
+                raise InvalidArgsError(f"{path}: {_go_nonfinite(v)} cannot be written as JSON "
+                                       "(Go: json: unsupported value)")
+            continue
+        if isinstance(v, (dict, list, tuple)) and depth > MAX_DEPTH:
+            raise InvalidArgsError(f"{root}: nested too deeply (or cyclic): Go reads at most {MAX_DEPTH} "
+                                   "levels of arrays and objects in a job payload")
+        if isinstance(v, dict):
+            items = list(v.items())
+            for k, _ in items:
+                if not isinstance(k, str):
+                    raise InvalidArgsError(
+                        f"{path}: key {k!r} is a {type(k).__name__}, JSON object keys must be str")
+            stack.extend((x, path + _fmt_key(k), depth + 1) for k, x in reversed(items))
+            continue
+        if isinstance(v, (list, tuple)):
+            stack.extend((v[i], f"{path}[{i}]", depth + 1) for i in range(len(v) - 1, -1, -1))
+            continue
+        raise InvalidArgsError(f"{path}: unsupported type {type(v).__name__} (JSON-able values are dict, "
+                               "list, tuple, str, int, float, bool and None)")
 
 
 def check_args(args: Mapping[str, Any] | None, *, allow_big_ints: bool = False) -> None:
@@ -550,7 +615,7 @@ def check_args(args: Mapping[str, Any] | None, *, allow_big_ints: bool = False) 
             elif t is float:
                 if v - v == 0.0:  # finite
                     continue
-            _check_value(v, "args" + _fmt_key(k), allow_big_ints, 1)
+            _check_value(v, "args" + _fmt_key(k), allow_big_ints, 3)  # payload > args > v
     except RecursionError:
         raise InvalidArgsError("args: nested too deeply (or cyclic)") from None
 
@@ -604,15 +669,48 @@ def _parse_float(text: str) -> float:
     return f
 
 
+def _rebuild(v: Any, leaf: Callable[[Any], Any], key: Callable[[str], str]) -> Any:
+    """A copy of a decoded value (dicts, lists and :class:`_Pairs` member lists, which
+    become dicts: the last of repeated names wins) with ``leaf`` applied to every scalar
+    and ``key`` to every object key; without recursion (decoded values nest up to
+    :data:`MAX_DEPTH` levels)."""
+    def container(x: Any) -> Any:
+        t = type(x)
+        return {} if t is dict or t is _Pairs else [] if t is list else None
+
+    top = container(v)
+    if top is None:
+        return leaf(v)
+    stack: list[tuple[Any, Any]] = [(v, top)]
+    while stack:
+        src, dst = stack.pop()
+        t = type(src)
+        if t is list:
+            for x in src:
+                c = container(x)
+                if c is None:
+                    dst.append(leaf(x))
+                else:
+                    dst.append(c)
+                    stack.append((x, c))
+            continue
+        for k, x in (src.items() if t is dict else src):
+            c = container(x)
+            if c is None:
+                dst[key(k)] = leaf(x)
+            else:
+                dst[key(k)] = c
+                stack.append((x, c))
+    return top
+
+
+def _no_surrogates(v: Any) -> Any:
+    return _surrogate.sub("\ufffd", v) if type(v) is str else v
+
+
 def _unsurrogate(v: Any) -> Any:
     """Lone surrogates from \\uD800-style escapes -> one U+FFFD each (Go's decoder)."""
-    if isinstance(v, str):
-        return _surrogate.sub("\ufffd", v)
-    if isinstance(v, dict):
-        return {_surrogate.sub("\ufffd", k): _unsurrogate(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_unsurrogate(x) for x in v]
-    return v
+    return _rebuild(v, _no_surrogates, _no_surrogates)
 
 
 def _parse_int(text: str) -> int | float:
@@ -635,6 +733,28 @@ def _beyond_float64(n: int) -> bool:
 
 _std_decoder: Final = json.JSONDecoder(parse_float=_parse_float, parse_int=_parse_int,
                                           parse_constant=_reject_constant)
+
+
+_string_literal: Final = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+_NOT_BRACKETS: Final = bytes(i for i in range(256) if i not in b"[]{}")
+
+
+def _too_deep(data: bytes) -> bool:
+    """True when ``data`` nests arrays and objects more than :data:`MAX_DEPTH` deep."""
+    if data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
+        return False
+    depth = 0
+    for c in _string_literal.sub(b'""', data).translate(None, _NOT_BRACKETS):
+        if c == 0x5B or c == 0x7B:
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+_DEPTH_ERROR: Final = f"invalid JSON: exceeded max depth (Go reads at most {MAX_DEPTH} nested arrays and objects)"
 
 
 def _slow_loads(data: bytes) -> Any:
@@ -662,6 +782,8 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
 
 
 def _loads_bytes(data: bytes, plain_numbers: bool) -> Any:
+    if len(data) > 2 * MAX_DEPTH and _too_deep(data):  # nesting that deep takes that many bytes
+        raise GoJSONError(_DEPTH_ERROR)
     if plain_numbers and _orjson is not None:
         try:
             return _orjson.loads(data)
@@ -718,14 +840,7 @@ _pairs_decoder: Final = json.JSONDecoder(parse_float=_parse_float_marked, parse_
                                          parse_constant=_reject_constant, object_pairs_hook=_Pairs)
 
 
-def _plain(v: Any) -> Any:
-    if type(v) is _Pairs:
-        out: dict[str, Any] = {}
-        for k, x in v:  # a repeated name: the last one wins, as in Go's map
-            out[_surrogate.sub("\ufffd", k)] = _plain(x)
-        return out
-    if type(v) is list:
-        return [_plain(x) for x in v]
+def _plain_leaf(v: Any) -> Any:
     if type(v) is str:
         return _surrogate.sub("\ufffd", v)
     if type(v) is NegZeroLiteral:
@@ -733,18 +848,22 @@ def _plain(v: Any) -> Any:
     return v
 
 
+def _plain(v: Any) -> Any:
+    return _rebuild(v, _plain_leaf, _no_surrogates)
+
+
 def find_out_of_range(v: Any) -> OutOfRange | None:
     """The first :class:`OutOfRange` inside a value from :func:`loads_members`."""
-    if type(v) is OutOfRange:
-        return v
-    if type(v) is dict:
-        v = v.values()
-    elif type(v) is not list:
-        return None
-    for x in v:
-        found = find_out_of_range(x)
-        if found is not None:
-            return found
+    stack = [v]
+    while stack:
+        x = stack.pop()
+        t = type(x)
+        if t is OutOfRange:
+            return x  # type: ignore[no-any-return]
+        if t is dict:
+            stack.extend(reversed(list(x.values())))
+        elif t is list:
+            stack.extend(reversed(x))
     return None
 
 
@@ -754,7 +873,10 @@ def loads_members(data: bytes) -> list[tuple[str, Any]] | Any:
     top-level member value written ``-0`` is a :class:`NegZeroLiteral`; numbers beyond
     float64 are :class:`OutOfRange` markers instead of errors (Go skips them in unknown
     members). Slower than loads."""
-    text = bytes(data).decode("utf-8", _ERRORS)
+    data = bytes(data)
+    if len(data) > 2 * MAX_DEPTH and _too_deep(data):
+        raise GoJSONError(_DEPTH_ERROR)
+    text = data.decode("utf-8", _ERRORS)
     try:
         value = _pairs_decoder.decode(text)
     except GoJSONError:

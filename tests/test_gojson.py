@@ -397,3 +397,50 @@ def test_marshal_indent_is_gos_marshal_indent_of_a_struct() -> None:
         b'\t\t\t{}\n\t\t]\n\t},\n\t"empty": [],\n\t"obj": {},\n\t"s": "tab\\tq\\"{,}"\n}')
     assert gojson.marshal_indent(None) == b"null" and gojson.marshal_indent([]) == b"[]"
 
+
+# --------------------------------------------------------------------------- one depth limit (issue 8, point 3)
+
+def _nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+def test_decode_and_encode_share_gos_depth_limit() -> None:
+    """Go's decoder reads up to 10,000 nested arrays/objects and refuses one more; ours
+    does the same, and the encoder writes back everything the decoder accepts."""
+    assert gojson.MAX_DEPTH == 10_000
+    deepest = _nested(10_000)
+    assert dumps(loads(deepest)) == deepest
+    objects = b'{"a":' * 9_999 + b'{"k":"<&>"}' + b"}" * 9_999
+    assert dumps(loads(objects)) == objects.replace(b"<&>", b"\\u003c\\u0026\\u003e")
+    with pytest.raises(GoJSONError, match="exceeded max depth"):
+        loads(_nested(10_001))
+    with pytest.raises(GoJSONError, match="exceeded max depth"):
+        gojson.loads_members(b'{"a":' + _nested(10_000) + b"}")
+    brackets_in_strings = b'["' + b"[" * 20_000 + b'"]'
+    assert loads(brackets_in_strings) == ["[" * 20_000]
+    value: list[Any] = []
+    for _ in range(10_000):
+        value = [value]
+    with pytest.raises(GoJSONError, match="nested too deeply"):
+        dumps(value)  # 10,001 levels
+
+
+def test_deep_job_payload_round_trips_and_one_level_more_is_refused() -> None:
+    from gowork_compat.job import Job, JobDecodeError
+
+    payload = b'{"name":"deep","id":"i","t":1,"args":{"a":' + _nested(9_998) + b"}}"  # 10,000 levels
+    job = Job.decode(payload)
+    assert job.encode() == payload
+    job.failed("boom", 5)
+    assert Job.decode(job.encode()).fails == 1
+    with pytest.raises(JobDecodeError, match="exceeded max depth"):
+        Job.decode(b'{"name":"deep","id":"i","t":1,"args":{"a":' + _nested(9_999) + b"}}")
+
+
+def test_check_args_accepts_what_a_go_worker_can_decode() -> None:
+    value: list[Any] = []
+    for _ in range(9_997):  # + args object + job object = 10,000 levels
+        value = [value]
+    check_args({"a": value})
+    with pytest.raises(InvalidArgsError, match="nested too deeply"):
+        check_args({"a": [value]})

@@ -8,6 +8,7 @@ loading them on a NOSCRIPT reply (a restarted or flushed Redis).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 from collections.abc import Sequence
 from typing import Any, Union
@@ -22,26 +23,86 @@ RedisLike = Union[str, "redis.Redis", "aredis.Redis"]
 
 __all__ = [
     "AutoPipeline", "Call", "RawSender", "RedisLike", "aexecute", "araw", "arun_script", "async_client",
-    "bulk", "execute", "pack", "pack_call", "raise_errors", "run_script", "sync_client", "unloaded",
+    "bulk", "clone_async", "clone_sync", "execute", "pack", "pack_call", "raise_errors", "run_script",
+    "sync_client", "unloaded",
 ]
 
-_COPY_KWARGS = (
-    "host", "port", "db", "username", "password", "path", "socket_timeout", "socket_connect_timeout",
-    "socket_keepalive", "ssl", "ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs",
-    "client_name", "health_check_interval",
-)
+#: connection settings bound to the original pool or connection, never carried over
+_POOL_BOUND = ("maint_notifications_pool_handler", "orig_host_address", "orig_socket_timeout",
+               "orig_socket_connect_timeout", "redis_connect_func")
+#: settings whose objects differ between the sync and asyncio clients (each side makes its own)
+_KIND_BOUND = ("retry",)
+
+_ACCEPTED: dict[type, frozenset[str]] = {}
+
+
+def _accepted(cls: type) -> frozenset[str]:
+    """The keyword arguments a connection class (and its bases) takes."""
+    got = _ACCEPTED.get(cls)
+    if got is None:
+        names: set[str] = set()
+        for klass in cls.__mro__:
+            if klass is object or "__init__" not in vars(klass):
+                continue
+            for prm in inspect.signature(vars(klass)["__init__"]).parameters.values():
+                if prm.kind in (prm.POSITIONAL_OR_KEYWORD, prm.KEYWORD_ONLY) and prm.name != "self":
+                    names.add(prm.name)
+        got = _ACCEPTED[cls] = frozenset(names)
+    return got
+
+
+def _counterpart(cls: type, sync: bool) -> type:
+    """The connection class of the other client kind that does what ``cls`` does."""
+    import redis.asyncio.connection as aconn
+    import redis.connection as sconn
+
+    pairs = ((sconn.SSLConnection, aconn.SSLConnection),
+             (sconn.UnixDomainSocketConnection, aconn.UnixDomainSocketConnection),
+             (sconn.Connection, aconn.Connection))
+    for s_cls, a_cls in pairs:
+        if issubclass(cls, a_cls if sync else s_cls):
+            return s_cls if sync else a_cls
+    return sconn.Connection if sync else aconn.Connection
+
+
+def _settings(client: redis.Redis | aredis.Redis, sync: bool) -> tuple[type, dict[str, Any]]:
+    """The connection class and every connection setting of ``client``'s pool, for a new
+    pool of the ``sync`` (or asyncio) kind: TLS material (``ssl_ca_data``, ``ssl_ca_path``,
+    ``ssl_check_hostname``, ...), credentials, timeouts, keepalive, protocol, client name,
+    unix socket path and the rest. Settings the target kind does not take are dropped."""
+    pool = client.connection_pool
+    cls: type = pool.connection_class
+    kwargs = {k: v for k, v in pool.connection_kwargs.items() if k not in _POOL_BOUND}
+    if isinstance(client, redis.Redis) != sync:
+        cls = _counterpart(cls, sync)
+        for k in _KIND_BOUND:
+            kwargs.pop(k, None)
+    accepted = _accepted(cls)
+    return cls, {k: v for k, v in kwargs.items() if k in accepted}
 
 
 def _kwargs_of(client: redis.Redis | aredis.Redis) -> dict[str, Any]:
-    pool = client.connection_pool
-    kwargs = dict(pool.connection_kwargs)
-    out = {k: v for k, v in kwargs.items() if k in _COPY_KWARGS}
-    if "path" in out:
-        out["unix_socket_path"] = out.pop("path")
-    cls_name = pool.connection_class.__name__
-    if "SSL" in cls_name:
-        out["ssl"] = True
-    return out
+    """Every connection setting of ``client`` (deprecated helper; see :func:`clone_async`)."""
+    return _settings(client, isinstance(client, redis.Redis))[1]
+
+
+def clone_async(conn: RedisLike, **overrides: Any) -> aredis.Redis:
+    """A new ``redis.asyncio.Redis`` with a pool of its own and every connection setting of
+    ``conn`` (``overrides`` replace some); close it with ``connection_pool.disconnect()``."""
+    if isinstance(conn, str):
+        return aredis.Redis(connection_pool=aredis.ConnectionPool.from_url(conn, **overrides))
+    cls, kwargs = _settings(conn, sync=False)
+    kwargs.update(overrides)
+    return aredis.Redis(connection_pool=aredis.ConnectionPool(connection_class=cls, **kwargs))
+
+
+def clone_sync(conn: RedisLike, **overrides: Any) -> redis.Redis:
+    """The sync twin of :func:`clone_async`."""
+    if isinstance(conn, str):
+        return redis.Redis(connection_pool=redis.ConnectionPool.from_url(conn, **overrides))
+    cls, kwargs = _settings(conn, sync=True)
+    kwargs.update(overrides)
+    return redis.Redis(connection_pool=redis.ConnectionPool(connection_class=cls, **kwargs))
 
 
 def sync_client(conn: RedisLike) -> redis.Redis:
@@ -51,7 +112,7 @@ def sync_client(conn: RedisLike) -> redis.Redis:
     if isinstance(conn, redis.Redis):
         return conn
     if isinstance(conn, aredis.Redis):
-        return redis.Redis(**_kwargs_of(conn))
+        return redis.Redis.from_pool(clone_sync(conn).connection_pool)
     raise TypeError(f"expected a Redis URL, redis.Redis or redis.asyncio.Redis, got {type(conn).__name__}")
 
 
@@ -62,7 +123,7 @@ def async_client(conn: RedisLike) -> aredis.Redis:
     if isinstance(conn, aredis.Redis):
         return conn
     if isinstance(conn, redis.Redis):
-        return aredis.Redis(**_kwargs_of(conn))
+        return aredis.Redis.from_pool(clone_async(conn).connection_pool)
     raise TypeError(f"expected a Redis URL, redis.Redis or redis.asyncio.Redis, got {type(conn).__name__}")
 
 

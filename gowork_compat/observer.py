@@ -32,7 +32,13 @@ class _Current:
     def args_json(self) -> str:
         # Go writes "" for empty args, else json.Marshal of them; computed only when written
         args = self.job.args
-        return "" if not args else gojson.dumps(args).decode("utf-8")
+        if not args:
+            return ""
+        try:
+            return gojson.dumps(args).decode("utf-8")
+        except (gojson.GoJSONError, RecursionError):  # a handler put something JSON cannot hold
+            return '"(args cannot be written as JSON)"'
+
 
 
 class Observer:
@@ -65,6 +71,10 @@ class Observer:
             self._ever.add(worker_id)
             return True
         return False
+
+    def dirty(self) -> set[str]:
+        """The slots the next flush writes (to put back with :meth:`mark_dirty_again`)."""
+        return set(self._dirty)
 
     @property
     def pending(self) -> bool:

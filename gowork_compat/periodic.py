@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from ._redis import Call
+import redis.asyncio as aredis
+
+from ._redis import Call, aexecute
 from .cron import Schedule, go_local_zone, parse
 from .job import Job
 from .keys import Keys
@@ -53,6 +55,20 @@ class PeriodicEnqueuer:
     def should_enqueue(self, last: int | None, now: int) -> bool:
         # Go compares with now minus 2 *seconds* (it meant two minutes); keep its behaviour
         return last is None or last < now - 2
+
+    async def run_once(self, client: aredis.Redis, now: int) -> bool:
+        """One pass of a pool's periodic loop: place the next fire times unless another
+        pool (Go's or Python's) did so less than 2 s ago; True when this pass wrote."""
+        last = await client.get(self.keys.last_periodic_enqueue)
+        last_i: int | None
+        try:
+            last_i = int(last) if last is not None else None
+        except ValueError:
+            last_i = None
+        if not self.should_enqueue(last_i, now):
+            return False
+        await aexecute(client, self.enqueue_calls(now))
+        return True
 
     def enqueue_calls(self, now: int) -> list[Call]:
         start = datetime.fromtimestamp(now, self.zone)

@@ -1,10 +1,6 @@
 """Hosting a Python WorkerPool for ``gowork worker``: import it from the user's code, run it
-until SIGTERM/SIGINT, stop it gracefully.
-
-It still reaches into the pool where the pool has no public way yet: the engine task
-(``pool._task``, to notice a pool that stopped by itself), the Redis argument
-(``pool._redis_arg``, for the "cannot reach Redis" message) and the concurrency override
-(``pool.concurrency`` / ``pool.worker_ids`` set before start).
+until SIGTERM/SIGINT (:meth:`WorkerPool.aserve`), stop it gracefully. Only public pool API:
+``aserve``, ``redis`` (for the "cannot reach Redis" message) and the ``concurrency`` setter.
 """
 
 from __future__ import annotations
@@ -20,7 +16,6 @@ from typing import Any
 
 from redis import exceptions as rex
 
-from ..job import new_id
 from ..pool import WorkerPool
 from .connection import _Ctx, redact
 from .errors import EXIT_RUNTIME, PROG, CLIError, _usage_error
@@ -67,46 +62,31 @@ def load_pool(target: str, app_dir: str = ".") -> WorkerPool:
 
 
 async def _serve_pool(pool: WorkerPool) -> None:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    received: list[str] = []
+    started: list[bool] = []
 
-    def on_signal(name: str) -> None:
-        # Act first, then tell: the message may fail (stderr's reader gone) and must not
-        # keep the pool from stopping.
-        received.append(name)
-        if len(received) == 1:
-            stop.set()
+    def on_signal(name: str, count: int) -> None:
+        # aserve has already acted (stop requested, or the grace period ended); telling may
+        # fail (stderr's reader gone) and must not matter.
+        if count == 1:
             _say(f"{PROG}: {name}: stopping; running jobs get up to {pool.grace_period:g} s to finish "
                  "(send it again to exit now)", sys.stderr)
         else:
             _say(f"{PROG}: {name} again: exiting now; jobs still running are left for a reaper", sys.stderr)
             os._exit(EXIT_RUNTIME)
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, on_signal, sig.name)
+    def on_started() -> None:
+        started.append(True)
+        names = ", ".join(sorted(pool.job_types)) or "(no job registered)"
+        _say(f"{PROG}: worker pool {pool.pool_id} started: namespace {pool.namespace!r}, "
+             f"concurrency {pool.concurrency}, jobs: {names}")
+
     try:
-        await pool.astart()
+        await pool.aserve((signal.SIGTERM, signal.SIGINT), on_started=on_started, on_signal=on_signal)
     except (rex.ConnectionError, rex.TimeoutError, OSError) as exc:
-        given = getattr(pool, "_redis_arg", None)  # a private of the pool: see the module doc
-        where = given if isinstance(given, str) else "the pool's Redis"
+        if started:
+            raise CLIError(f"worker pool {pool.pool_id} stopped by itself: {exc}") from exc
+        where = pool.redis if isinstance(pool.redis, str) else "the pool's Redis"
         raise CLIError(f"cannot reach Redis at {redact(where)}: {exc}") from exc
-    names = ", ".join(sorted(pool.job_types)) or "(no job registered)"
-    _say(f"{PROG}: worker pool {pool.pool_id} started: namespace {pool.namespace!r}, "
-         f"concurrency {pool.concurrency}, jobs: {names}")
-    # the pool's own task ends by itself only on an internal failure
-    engine: asyncio.Task[None] | None = getattr(pool, "_task", None)
-    waiter = asyncio.ensure_future(stop.wait())
-    watched: set[asyncio.Future[Any]] = {waiter}
-    if engine is not None:
-        watched.add(engine)
-    await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
-    if engine is not None and engine.done() and not stop.is_set():
-        waiter.cancel()
-        engine.result()
-        raise CLIError(f"worker pool {pool.pool_id} stopped by itself")
-    waiter.cancel()
-    await pool.astop()
     _say(f"{PROG}: worker pool {pool.pool_id} stopped")
 
 
@@ -125,7 +105,6 @@ def cmd_worker(ctx: _Ctx) -> int:
         raise _usage_error(f"{a.target} works on namespace {pool.namespace!r}, not {ctx.namespace!r} (--namespace)")
     if a.concurrency is not None and a.concurrency != pool.concurrency:
         pool.concurrency = a.concurrency
-        pool.worker_ids = sorted(new_id() for _ in range(a.concurrency))
     if a.grace_period is not None:
         pool.grace_period = a.grace_period
     logging.basicConfig(level=a.log_level.upper(), stream=sys.stderr,

@@ -72,7 +72,7 @@ def summarize_collapsed(path: Path, top: int) -> None:
     print(f"\ntop {top} by inclusive samples (gowork_compat, asyncio, redis, threading, queue, json):")
     shown = 0
     for f, n in incl.most_common():
-        if any(k in f for k in ("pool.py", "worker.py", "job.py", "gojson.py", "_redis.py", "observer.py",
+        if any(k in f for k in ("/pool/", "pool.py", "worker.py", "job.py", "gojson.py", "_redis.py", "observer.py",
                                 "base_events.py", "events.py", "connection.py", "threading.py", "queue.py",
                                 "pyworker.py", "selector_events.py", "streams.py", "locks.py", "tasks.py")):
             print(f"  {100 * n / total:5.1f}%  {f}")

@@ -333,3 +333,59 @@ def test_serve_runs_until_sigterm(redis_url: str, ns: str, r: redis.Redis) -> No
     assert seen == [("SIGTERM", 1)]
     assert not r.sismember(k.worker_pools, pool.pool_id)
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_a_second_signal_ends_the_grace_period_at_once(redis_url: str, ns: str, r: redis.Redis) -> None:
+    k = Keys(ns)
+    started, cancelled = threading.Event(), threading.Event()
+    seen: list[tuple[str, int]] = []
+
+    async def slow(job: Job) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    pool = WorkerPool(redis_url, ns, 1, grace_period=60)
+    pool.job("slow", slow)
+    job = Enqueuer(redis_url, ns).enqueue("slow", {})
+
+    def on_started() -> None:
+        def signal_twice() -> None:
+            assert started.wait(10)
+            os.kill(os.getpid(), signal.SIGINT)
+            until(lambda: len(seen) == 1)
+            os.kill(os.getpid(), signal.SIGINT)
+        threading.Thread(target=signal_twice, daemon=True).start()
+
+    pool.serve(on_started=on_started, on_signal=lambda name, n: seen.append((name, n)))
+    assert seen == [("SIGINT", 1), ("SIGINT", 2)]
+    assert cancelled.is_set()
+    assert r.lrange(k.in_progress(pool.pool_id, "slow"), 0, -1) == [job.encode()]
+
+
+def test_periodic_run_once_decides_like_go(redis_url: str, ns: str, r: redis.Redis) -> None:
+    """The periodic loop's decision: enqueue unless some pool did less than 2 s ago (Go's
+    check, in seconds where it meant minutes)."""
+    import redis.asyncio as aredis
+
+    from gowork_compat.periodic import PeriodicEnqueuer
+
+    k = Keys(ns)
+    pe = PeriodicEnqueuer(k, [PeriodicEnqueuer.make("*/10 * * * * *", "tick", "v0.5.1")])
+
+    async def main() -> list[bool]:
+        client = aredis.Redis.from_url(redis_url)
+        now = int(time.time())
+        try:
+            first = await pe.run_once(client, now)
+            again = await pe.run_once(client, now + 2)  # last == now: not < now + 2 - 2
+            later = await pe.run_once(client, now + 3)
+        finally:
+            await client.aclose()
+        return [first, again, later]
+
+    assert asyncio.run(main()) == [True, False, True]
+    assert r.zcard(k.scheduled) >= 20

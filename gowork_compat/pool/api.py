@@ -343,14 +343,15 @@ class WorkerPool:
         if not self.job_types:
             log.warning("worker pool %s starts with no job registered", self.pool_id)
         self._started = True
+        self._loop = asyncio.get_running_loop()
+        engine: Engine | None = None
         try:
-            self._loop = asyncio.get_running_loop()
             engine = Engine(self)
             self._st = engine.st
             await engine.setup()
         except BaseException:
             self._started = False
-            if "engine" in locals():
+            if engine is not None:
                 await engine.close()
             raise
         if ready is not None:

@@ -389,3 +389,31 @@ def test_periodic_run_once_decides_like_go(redis_url: str, ns: str, r: redis.Red
 
     assert asyncio.run(main()) == [True, False, True]
     assert r.zcard(k.scheduled) >= 20
+
+
+def test_jobs_fetched_while_the_reply_was_lost_still_run(private_redis_server: Any, ns: str) -> None:
+    """A fetch that ran in Redis while its reply was lost (connection cut, restart) leaves
+    jobs in the pool's own in-progress list, counted in the lock, that nobody runs. After
+    such an outage the pool runs every entry there it does not account for."""
+    url = private_redis_server.url
+    k = Keys(ns)
+    ran: list[str] = []
+    pool = WorkerPool(url, ns, 2, sleep_backoffs=[0, 10, 100], wake_on_enqueue=False)
+    pool.job("x", lambda j: ran.append(j.id))
+    pool.start()
+    try:
+        orphan = Job(name="x", id="orphan0000000000000000001", enqueued_at=1, args={"n": 1})
+        r = redis.Redis.from_url(url)
+        # what the fetch script leaves when its reply never arrives
+        r.lpush(k.in_progress(pool.pool_id, "x"), orphan.encode())
+        r.incr(k.lock("x"))
+        r.hincrby(k.lock_info("x"), pool.pool_id, 1)
+        r.close()
+        private_redis_server.restart(downtime=0.5)
+        until(lambda: ran == [orphan.id], timeout=15, what="the stranded job to run")
+        r = redis.Redis.from_url(url)
+        until(lambda: r.llen(k.in_progress(pool.pool_id, "x")) == 0)
+        assert int(r.get(k.lock("x")) or 0) == 0
+        r.close()
+    finally:
+        pool.stop()

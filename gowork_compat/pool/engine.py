@@ -150,8 +150,18 @@ class Engine:
         backoffs = self.p.sleep_backoffs
         idle = 0
         outage = Outage("fetcher")
+        unsure = False  # a fetch was sent and its reply lost: see Fetcher.reconcile
         while True:
             stop_deadline = st.deadline
+            if unsure and not st.stopping and free_workers:
+                try:
+                    unsure = await fetcher.reconcile() > 0
+                except OUTAGE as exc:
+                    await self.sleep_or_wake(outage.failed(exc))
+                    continue
+                except Exception:
+                    log.exception("could not check the in-progress lists after an outage")
+                    unsure = False
             want = 0 if (st.stopping or not self.names) else min(len(free_workers), self.p.fetch_batch)
             acks, self.acks = self.acks, []
             fetched: list[Any] = []
@@ -160,6 +170,7 @@ class Engine:
                     reply = await fetcher.round_trip(acks, want)
                     outage.ok()
                 except OUTAGE as exc:
+                    unsure = unsure or want > 0
                     self.acks = acks + self.acks  # never drop an acknowledgement...
                     if stop_deadline is not None and time.monotonic() > stop_deadline + self.p.grace_period:
                         # ...unless stopping with Redis gone for good: the jobs stay in the
@@ -171,6 +182,7 @@ class Engine:
                     continue
                 except Exception:
                     log.exception("fetch/acknowledge failed")
+                    unsure = unsure or want > 0
                     self.acks = acks + self.acks
                     await self.sleep_or_wake(1.0)
                     continue

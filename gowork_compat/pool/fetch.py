@@ -9,12 +9,13 @@ unique keys taken, unreadable payloads buried, and the jobs handed to the runner
 
 from __future__ import annotations
 
+import collections
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import unique
-from .._redis import aexecute, araw, bulk, raise_errors, unloaded
+from .._redis import Call, aexecute, araw, bulk, raise_errors, unloaded
 from ..burial import burial_reason, buried_job
 from ..job import Job
 from ..scripts import ACK_BATCH, FETCH_BATCH, FETCH_KEYS_PER_JOB, Script, ack_keys, fetch_group_keys
@@ -94,6 +95,33 @@ class Fetcher:
             await self.client.script_load(scripts[i].source)
             (replies[i],) = await araw(self.client, [packed[i]])
         return raise_errors(replies)[-1] if want else None
+
+    async def reconcile(self) -> int:
+        """After a round trip that failed with its fetch sent: the fetch may have run with
+        its reply lost (a connection cut, a Redis restart), leaving jobs in this pool's
+        in-progress lists, counted in their locks, that nobody runs. Run every entry there
+        that no running job or pending acknowledgement accounts for (as many as there are
+        free slots); returns how many are left for a later call."""
+        e = self.engine
+        held = collections.Counter(run.job.raw for run in e.runner.running.values())
+        held.update(a.raw for a in e.acks)
+        lists = await aexecute(self.client, [Call("LRANGE", self.keys.in_progress(self.pool_id, n), 0, -1)
+                                             for n in self.names])
+        index = {n: i + 1 for i, n in enumerate(self.order)}
+        orphans: list[Any] = []
+        for name, entries in zip(self.names, lists):
+            for raw in reversed(entries):  # oldest first
+                if held[raw] > 0:
+                    held[raw] -= 1
+                else:
+                    orphans += [raw, index[name]]
+        if not orphans:
+            return 0
+        free = len(e.runner.free_workers)
+        log.warning("%d jobs were fetched while the reply was lost (Redis outage): running them now",
+                    len(orphans) // 2)
+        await self.dispatch(orphans[:2 * free])
+        return max(0, len(orphans) // 2 - free)
 
     # -- dispatch ----------------------------------------------------------------------
     async def dispatch(self, fetched: list[Any]) -> None:

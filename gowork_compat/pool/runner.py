@@ -461,10 +461,10 @@ class Runner:
             uncancel = getattr(asyncio.current_task(), "uncancel", None)
             if uncancel is not None:
                 uncancel()
-            assert timeout is not None
-            err = JobTimeout(timeout)
         except BaseException as exc:  # a handler's failure, whatever it raised
             err = exc
+        if run.abandoned and timeout:  # also when the handler swallowed the cancellation
+            err = JobTimeout(timeout)
         self.finish(run, jt, err)
 
     def finish(self, run: Running, jt: JobType | None, err: BaseException | None) -> None:

@@ -1,10 +1,12 @@
 # The Python side of docker-compose.yml: gowork-compat with its web extra, and the example
-# worker app and enqueuer loop of docker/. The Go worker's image is Dockerfile.harness.
+# worker app and enqueuer loop of compose_app/. The Go worker's image is Dockerfile.harness.
 #
 #   docker build -t gowork-compat:compose .
 #   docker run --rm -e REDIS_URL=redis://host.docker.internal:6379/0 gowork-compat:compose gowork -n my-app inspect
 
-FROM python:3.11-slim
+# The base image is a build ARG; without a registry, scripts/docker.sh passes a local stand-in.
+ARG PYTHON_IMAGE=python:3.11-slim
+FROM ${PYTHON_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -16,9 +18,9 @@ COPY pyproject.toml README.md ./
 COPY gowork_compat/ gowork_compat/
 RUN pip install ".[web]" && rm -rf /src
 
-# `gowork worker docker.worker_app:pool` imports from the working directory
+# `gowork worker compose_app.worker_app:pool` imports from the working directory
 WORKDIR /app
-COPY docker/ docker/
+COPY compose_app/ compose_app/
 RUN useradd --create-home --uid 10001 gowork
 USER gowork
 

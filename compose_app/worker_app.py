@@ -1,4 +1,4 @@
-"""The Python worker pool of docker-compose.yml, run by ``gowork worker docker.worker_app:pool``.
+"""The Python worker pool of docker-compose.yml, run by ``gowork worker compose_app.worker_app:pool``.
 
 Settings from the environment: ``REDIS_URL``, ``GOWORK_NAMESPACE`` (default ``demo-app``,
 the namespace of the compose file's Go worker) and ``GOWORK_CONCURRENCY`` (default 4).

@@ -1,7 +1,7 @@
 """The enqueuer of docker-compose.yml: every second, jobs for the Go worker and for the
 Python worker (and a few both run), through one Redis namespace.
 
-    python docker/enqueue_loop.py
+    python compose_app/enqueue_loop.py
 
 Settings from the environment: ``REDIS_URL``, ``GOWORK_NAMESPACE`` (default ``demo-app``),
 ``ENQUEUE_INTERVAL`` (seconds between rounds, default 1) and ``ENQUEUE_COUNT`` (rounds,
@@ -26,7 +26,7 @@ NAMESPACE = os.environ.get("GOWORK_NAMESPACE") or "demo-app"
 
 #: run by the compose file's go-worker: send_email checks in and sleeps, charge_card fails once then succeeds
 GO_JOBS = ("send_email", "charge_card")
-#: run by the Python worker (docker/worker_app.py): flaky_report fails half the time, dead after 2 tries
+#: run by the Python worker (compose_app/worker_app.py): flaky_report fails half the time, dead after 2 tries
 PY_JOBS = ("resize_image", "flaky_report")
 #: run by whichever pool fetches first
 SHARED_JOBS = ("shared",)

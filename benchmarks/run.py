@@ -30,14 +30,12 @@ import datetime as _dt
 import json
 import os
 import platform
-import queue
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -45,6 +43,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import redis
+
+from gowork_compat.harness import Command, Harness, HarnessError, LocalLauncher, WorkerProcess, build_harness
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -93,6 +93,7 @@ def ratio(a: float, b: float) -> float:
 
 # -- processes -------------------------------------------------------------------------
 _children: list[subprocess.Popen[Any]] = []
+_workers: list[WorkerProc] = []
 
 
 def _spawn(argv: list[str], *, stdin: bool = False, stderr: IO[Any] | None = None,
@@ -121,6 +122,8 @@ def _reap(proc: subprocess.Popen[Any], timeout: float = 10.0) -> None:
 
 
 def kill_children() -> None:
+    for w in list(_workers):
+        w.stop(5.0)
     for p in list(_children):
         _reap(p, 5.0)
 
@@ -148,79 +151,39 @@ def run_json(argv: list[str], timeout: float, cpus: set[int] | None = None) -> J
 
 
 class WorkerProc:
-    """A worker process speaking the harness's JSON-lines protocol; events arrive with the
-    runner's clock (time.time_ns) at reading."""
+    """A worker process speaking the harness's JSON-lines protocol (driven by
+    gowork_compat.harness.WorkerProcess); events come with the runner's clock
+    (time.time_ns) at reading."""
 
     def __init__(self, argv: list[str], cwd: Path = ROOT) -> None:
-        self.err = tempfile.TemporaryFile("w+")
-        self.spawn_ns = time.time_ns()
-        self.proc = _spawn(argv, stdin=True, stderr=self.err, cwd=cwd)
-        self.events: queue.Queue[tuple[int, Json] | None] = queue.Queue()
-        self.seen: list[tuple[int, Json]] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            now = time.time_ns()
-            if line.strip():
-                try:
-                    self.events.put((now, json.loads(line)))
-                except ValueError:
-                    pass
-        self.events.put(None)
-
-    def _stderr(self) -> str:
-        self.err.seek(0)
-        return self.err.read()[-3000:]
+        self.w = WorkerProcess(Command("exec", tuple(argv)), LocalLauncher(cwd=cwd), wait_started=False)
+        self.spawn_ns = self.w.spawned_ns
+        self.proc = self.w.proc
+        _workers.append(self)
 
     def wait_for(self, kind: str, timeout: float) -> tuple[int, Json]:
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise RuntimeError(f"worker: no {kind!r} event within {timeout:.0f}s; stderr:\n{self._stderr()}")
-            try:
-                item = self.events.get(timeout=left)
-            except queue.Empty:
-                continue
-            if item is None:
-                raise RuntimeError(f"worker exited ({self.proc.wait()}) before {kind!r}; stderr:\n{self._stderr()}")
-            self.seen.append(item)
-            if item[1].get("event") == kind:
-                return item
+        try:
+            return self.w.wait_for_timed(lambda e: e.get("event") == kind, timeout)
+        except AssertionError as e:
+            raise RuntimeError(f"worker: {e}") from None
 
     def collect(self, kind: str, n: int, timeout: float) -> list[tuple[int, Json]]:
-        got = [x for x in self.seen if x[1].get("event") == kind]
-        deadline = time.monotonic() + timeout
-        while len(got) < n and time.monotonic() < deadline:
-            try:
-                got.append(self.wait_for(kind, max(0.01, deadline - time.monotonic())))
-            except RuntimeError:
-                break
-        return got
+        try:
+            self.w.wait_count(kind, n, timeout)
+        except AssertionError:
+            pass
+        return self.w.timed_events(kind)[:n]
 
     def peak_rss_mb(self) -> float:
-        try:
-            with open(f"/proc/{self.proc.pid}/status") as fh:
-                for line in fh:
-                    if line.startswith("VmHWM:"):
-                        return int(line.split()[1]) / 1024.0
-        except OSError:
-            pass
-        return float("nan")
+        return self.w.peak_rss_mb()
 
     def stop(self, timeout: float = 30.0) -> None:
-        if self.proc.poll() is None and self.proc.stdin is not None:
-            with contextlib.suppress(OSError):
-                self.proc.stdin.write("stop\n")
-                self.proc.stdin.flush()
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            log(f"worker {self.proc.pid} did not stop within {timeout:.0f}s; killing it")
-        _reap(self.proc)
-        self.err.close()
+        if self.w.stop(timeout) is None:
+            log(f"worker {self.proc.pid} did not stop within {timeout:.0f}s")
+        self.w.kill()
+        self.w.close()
+        if self in _workers:
+            _workers.remove(self)
 
 
 # -- redis-server ----------------------------------------------------------------------
@@ -263,14 +226,11 @@ def find_harness(workdir: Path) -> Path:
     env = os.environ.get("GOWORK_HARNESS")
     if env and os.access(env, os.X_OK):
         return Path(env)
-    if shutil.which("go") is None:
-        raise SystemExit("the Go harness needs Go (or GOWORK_HARNESS naming a built gowork-harness)")
-    target = workdir / "gowork-harness"
     log("building the Go harness (go build)")
-    res = subprocess.run(["go", "build", "-o", str(target), "."], cwd=HARNESS_DIR, capture_output=True, text=True)
-    if res.returncode != 0:
-        raise SystemExit(f"go build of the harness failed:\n{res.stderr[-3000:]}")
-    return target
+    try:
+        return build_harness(HARNESS_DIR, workdir / "gowork-harness")
+    except HarnessError as e:
+        raise SystemExit(f"the Go harness needs Go (or GOWORK_HARNESS naming a built gowork-harness): {e}") from None
 
 
 # -- the benchmark ---------------------------------------------------------------------
@@ -304,11 +264,19 @@ class Bench:
             out[cmd] = int(val["calls"])
         return out
 
+    def go(self, ns: str, cpus: set[int] | None = None) -> Harness:
+        """The Go harness on this Redis and namespace, as local processes (pinned to ``cpus``)."""
+        return Harness(self.harness, "127.0.0.1", self.port, ns,
+                       LocalLauncher(binary=self.harness, python=self.py, cpus=cpus))
+
     def worker_argv(self, impl: str, ns: str, cfg: Json) -> list[str]:
+        h = self.go(ns)
         if impl == "go":
-            return [str(self.harness), "worker", "-redis", self.addr, "-ns", ns, "-config", json.dumps(cfg)]
-        cfg = {**cfg, "mode": "async" if impl == "python_async" else "sync"}
-        return [self.py, "-m", "tests.interop.pyworker", "-redis", self.addr, "-ns", ns, "-config", json.dumps(cfg)]
+            cmd = h.command("worker", "-config", json.dumps(cfg))
+        else:
+            cmd = h.python_worker_command({**cfg, "mode": "async" if impl == "python_async" else "sync"})
+        assert isinstance(h.launcher, LocalLauncher)
+        return h.launcher.argv(cmd)
 
     def pyroot(self, impl: str) -> Path:
         return ROOT if impl == "go" else PYROOT
@@ -351,8 +319,7 @@ class Bench:
         timeout = 60 + self.n / 500
         with self.pinned() as cpus:
             if impl == "go":
-                res = run_json([str(self.harness), "enqueue", "-redis", self.addr, "-ns", ns, "-bench", str(self.n),
-                                "-names", names, "-bench-concurrency", "1"], timeout, cpus)
+                res = self.go(ns, cpus).bench_enqueue(self.n, self.names, 1, timeout=timeout)
             else:
                 mode = {"python": "sync", "python_async": "async", "python_bulk": "bulk"}[impl]
                 res = run_json([self.py, str(BENCH / "pyenqueue.py"), mode, "-redis", self.addr, "-ns", ns,

@@ -24,12 +24,13 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import redis
 
 from .client import Client, DeadJob
 from .enqueuer import Enqueuer
+from .harness import Harness, WorkerProcess
 from .job import Job
 from .pool import WorkerPool
 
@@ -40,51 +41,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-class _GoWorker:
-    def __init__(self, harness: str, addr: str, ns: str, config: dict[str, Any]) -> None:
-        self.proc = subprocess.Popen(
-            [harness, "worker", "-redis", addr, "-ns", ns, "-config", json.dumps(config)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        self.events: list[dict[str, Any]] = []
-        self.cond = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        out: IO[str] | None = self.proc.stdout
-        assert out is not None
-        for line in out:
-            try:
-                ev = json.loads(line)
-            except ValueError:
-                continue
-            with self.cond:
-                self.events.append(ev)
-                self.cond.notify_all()
-
-    def wait(self, pred: Callable[[dict[str, Any]], bool], timeout: float = 20.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for ev in self.events:
-                    if pred(ev):
-                        return ev
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError("the Go worker did not report in time")
-                self.cond.wait(left)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            assert self.proc.stdin is not None
-            try:
-                self.proc.stdin.write("stop\n")
-                self.proc.stdin.flush()
-                self.proc.wait(15)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
 
 
 def _started(job_id: str) -> Callable[[dict[str, Any]], bool]:
@@ -109,7 +65,7 @@ def run_demo(harness: str) -> int:
                                "--dir", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
     ns = "demo-app"
-    go: _GoWorker | None = None
+    go: WorkerProcess | None = None
     pool: WorkerPool | None = None
     try:
         r = redis.Redis(port=port)
@@ -121,7 +77,8 @@ def run_demo(harness: str) -> int:
                 time.sleep(0.02)
         print(f"redis-server on 127.0.0.1:{port} (namespace {ns!r})")
 
-        go = _GoWorker(harness, f"127.0.0.1:{port}", ns, {
+        go_harness = Harness(harness, "127.0.0.1", port, ns)
+        go = go_harness.start_worker({
             "concurrency": 4,
             "jobs": {
                 "send_email": {"behavior": {"kind": "succeed"}},
@@ -131,7 +88,6 @@ def run_demo(harness: str) -> int:
             },
             "quiet": False,
         })
-        go.wait(lambda e: e.get("event") == "started")
         print("Go pool started (real gocraft/work, via the harness)")
 
         done_py: list[Job] = []
@@ -165,25 +121,23 @@ def run_demo(harness: str) -> int:
         dup = enq.enqueue_unique("send_email", {"to": "carol@example.com"})
         _say("python", f"duplicate unique job refused: {dup is None}")
         for j in jobs:
-            ev = go.wait(_started(j.id))
+            ev = go.wait_for(_started(j.id), 20)
             _say("go", f"ran {ev['name']} id={ev['id']} args={json.dumps(ev['args'])} unique={ev.get('unique')}")
 
         print("\n2. Go enqueues, Python runs:")
-        out = subprocess.run([harness, "enqueue", "-redis", f"127.0.0.1:{port}", "-ns", ns], text=True,
-                             capture_output=True, check=True,
-                             input="\n".join(json.dumps(x) for x in [
-                                 {"method": "Enqueue", "name": "resize_image", "args": {"w": 640, "h": 480}},
-                                 {"method": "EnqueueUnique", "name": "resize_image", "args": {"w": 1}},
-                             ]) + "\n")
-        go_ids = [json.loads(line)["job"]["id"] for line in out.stdout.splitlines()]
+        replies = go_harness.enqueue([
+            {"method": "Enqueue", "name": "resize_image", "args": {"w": 640, "h": 480}},
+            {"method": "EnqueueUnique", "name": "resize_image", "args": {"w": 1}},
+        ])
+        go_ids = [reply["job"]["id"] for reply in replies]
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and not set(go_ids) <= {j.id for j in done_py}:
             time.sleep(0.05)
 
         print("\n3. A job failing in Go is retried, then dead; the Python client reads Go's dead set:")
         failing = enq.enqueue("charge_card", {"amount": 1999})
-        go.wait(lambda e: e.get("event") == "job_end" and e.get("id") == failing.id
-                and e.get("result") == "error")
+        go.wait_for(lambda e: e.get("event") == "job_end" and e.get("id") == failing.id
+                    and e.get("result") == "error", 20)
         _say("go", "charge_card failed once: retry in 1 s")
         client = Client(url, ns)
         deadline = time.monotonic() + 20
@@ -200,7 +154,7 @@ def run_demo(harness: str) -> int:
         shared = enq.enqueue_many(("shared", {"i": i}) for i in range(400))
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            go_n = sum(1 for e in go.events if e.get("event") == "job_end" and e.get("name") == "shared")
+            go_n = sum(1 for e in go.events("job_end") if e.get("name") == "shared")
             py_n = len(done_py) - before
             if go_n + py_n >= len(shared):
                 break
@@ -213,6 +167,7 @@ def run_demo(harness: str) -> int:
             pool.stop(grace_period=5)
         if go is not None:
             go.stop()
+            go.close()
         server.terminate()
         server.wait()
         shutil.rmtree(tmp, ignore_errors=True)

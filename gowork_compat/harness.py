@@ -307,12 +307,10 @@ class DockerLauncher(Launcher):
     def __post_init__(self) -> None:
         if self.client is None:
             try:
-                docker = importlib.import_module("docker")  # by name: the SDK ships no type information
-            except ImportError:
-                docker = None
-            if not hasattr(docker, "from_env"):
-                raise HarnessError("containers need the docker SDK: pip install 'gowork-compat[docker]'")
-            self.client = docker.from_env()
+                from_env = importlib.import_module("docker").from_env  # the SDK ships no type information
+            except (ImportError, AttributeError) as e:  # a directory named docker/ is no SDK
+                raise HarnessError("containers need the docker SDK: pip install 'gowork-compat[docker]'") from e
+            self.client = from_env()
         self.client.ping()
 
     def has_image(self, image: str) -> bool:

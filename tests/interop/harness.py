@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+
 from gowork_compat.harness import (
     HARNESS_IMAGE_BINARY,
     Command,

@@ -1,7 +1,9 @@
 """The Python worker pool of docker-compose.yml, run by ``gowork worker compose_app.worker_app:pool``.
 
 Settings from the environment: ``REDIS_URL``, ``GOWORK_NAMESPACE`` (default ``demo-app``,
-the namespace of the compose file's Go worker) and ``GOWORK_CONCURRENCY`` (default 4).
+the namespace of the compose file's Go worker), ``GOWORK_CONCURRENCY`` (default 4),
+``GOWORK_WORK_SECONDS`` (default 0.3) and ``GOWORK_FLAKY_RATE`` (how often flaky_report
+fails, default 0.5).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ NAMESPACE = os.environ.get("GOWORK_NAMESPACE") or "demo-app"
 CONCURRENCY = int(os.environ.get("GOWORK_CONCURRENCY") or "4")
 #: seconds each job sleeps, to show busy workers in the web UI
 WORK_SECONDS = float(os.environ.get("GOWORK_WORK_SECONDS") or "0.3")
+#: how often flaky_report fails (1: always, so each one is dead after its 2 tries)
+FLAKY_RATE = float(os.environ.get("GOWORK_FLAKY_RATE") or "0.5")
 
 pool = WorkerPool(REDIS_URL, NAMESPACE, concurrency=CONCURRENCY)
 
@@ -37,7 +41,7 @@ def resize_image(job: Job) -> None:
 
 def flaky_report(job: Job) -> None:
     time.sleep(WORK_SECONDS)
-    if random.random() < 0.5:
+    if random.random() < FLAKY_RATE:
         raise RuntimeError("report service timed out (from Python)")
     _say(job, f"report {job.arg_string('report')} done after {job.fails} failures")
 

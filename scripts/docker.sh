@@ -15,6 +15,7 @@
 #   gowork-compat-standin/python:<hash>    a virtualenv over it, pip offline from host-built wheels
 #   gowork-compat-standin/golang:<hash>    the host's Go toolchain and the harness's modules
 #   scratch                                for distroless/static (the harness is static)
+# The base images used are written to $STATE/build-args.env (read by tests/test_compose.py).
 # dockerd runs as root with --iptables=false --bridge=none: containers use the host network
 # (loopback only); there is no bridge network.
 set -euo pipefail
@@ -108,21 +109,34 @@ build_debian_standin() {
 
 hash_of() { cat "$@" | sha256sum | cut -c1-12; }
 
+# The requirements of `pip install ".[web]"` (and its build), read from pyproject.toml
+python_reqs() {
+  python3 - <<'PY'
+import tomllib
+p = tomllib.load(open("pyproject.toml", "rb"))
+reqs = [*p["build-system"]["requires"], "wheel", *p["project"]["dependencies"],
+        *p["project"]["optional-dependencies"]["web"],
+        "async-timeout>=4.0.3"]  # pip evaluates markers for the host's Python: redis wants it below 3.11.3
+print("\n".join(reqs))
+PY
+}
+
 build_python_standin() {
-  PYTHON_STANDIN=gowork-compat-standin/python:$(hash_of pyproject.toml)
+  local reqs
+  reqs=$(python_reqs)
+  PYTHON_STANDIN=gowork-compat-standin/python:$(echo "$reqs" | sha256sum | cut -c1-12)
   have_image "$PYTHON_STANDIN" && return
-  local ctx
+  local ctx pyver
   ctx=$(mktemp -d /tmp/gowork-standin-python.XXXXXX)
-  log "building $PYTHON_STANDIN (wheels of the web extra built on the host)"
+  log "building $PYTHON_STANDIN (wheels of the web extra downloaded on the host)"
   mkdir -p "$ctx/wheels"
-  local pyver
   pyver=$(docker run --rm --network none "$DEBIAN_STANDIN" python3 -c 'import platform; print(platform.python_version())')
-  # wheels for the image's Python 3.11 on x86-64/aarch64 glibc; pip fetches through its usual index
-  python3 -m pip download -q --disable-pip-version-check --only-binary=:all: --python-version "$pyver" \
-    --implementation cp --platform "manylinux2014_$(uname -m)" --platform "manylinux_2_17_$(uname -m)" \
-    --platform "manylinux_2_28_$(uname -m)" -d "$ctx/wheels" \
-    "setuptools>=68" wheel "redis[hiredis]>=5.0" "jsonschema>=4.18" "starlette>=0.37" "uvicorn>=0.29" \
-    "async-timeout>=4.0.3" >&2  # (pip evaluates markers for the host's Python: redis wants this below 3.11.3)
+  # wheels for the image's Python on this machine's glibc architecture; pip uses its usual index
+  local arch
+  arch=$(uname -m)
+  echo "$reqs" | xargs -d '\n' python3 -m pip download -q --disable-pip-version-check --only-binary=:all: \
+    --python-version "$pyver" --implementation cp --platform "manylinux2014_$arch" \
+    --platform "manylinux_2_17_$arch" --platform "manylinux_2_28_$arch" -d "$ctx/wheels" >&2
   cp docker/standin/python.Dockerfile "$ctx/Dockerfile"
   docker build -q --force-rm --build-arg BASE_IMAGE="$DEBIAN_STANDIN" -t "$PYTHON_STANDIN" "$ctx" >/dev/null
   rm -rf "$ctx"
@@ -158,9 +172,10 @@ build_images() {
     build_golang_standin
     harness_args=(--build-arg "GO_IMAGE=$GOLANG_STANDIN" --build-arg RUNTIME_IMAGE=scratch)
     python_args=(--build-arg "PYTHON_IMAGE=$PYTHON_STANDIN")
-    echo "$DEBIAN_STANDIN" > "$STATE/redis-image"
+    printf 'GOWORK_REDIS_IMAGE=%s\nGOWORK_PYTHON_BASE=%s\nGOWORK_GO_BASE=%s\nGOWORK_RUNTIME_BASE=scratch\n' \
+      "$DEBIAN_STANDIN" "$PYTHON_STANDIN" "$GOLANG_STANDIN" > "$STATE/build-args.env"
   else
-    echo "redis:7" > "$STATE/redis-image"
+    : > "$STATE/build-args.env"  # the compose files' defaults: the upstream images
   fi
   log "building gowork-compat-harness:test (Dockerfile.harness)"
   DOCKER_BUILDKIT=0 docker build -q --force-rm "${harness_args[@]}" -f Dockerfile.harness \

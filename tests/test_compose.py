@@ -22,7 +22,11 @@ import pytest
 import redis
 import yaml
 
+from gowork_compat.client import Client
+from gowork_compat.enqueuer import Enqueuer
+from gowork_compat.harness import HARNESS_IMAGE_BINARY, DockerLauncher, Harness
 from tests.conftest import until as _until
+from tests.containers.engine import build_args_env, docker_client, unavailable
 
 from .conftest import RedisServer, free_port
 
@@ -244,3 +248,174 @@ def test_compose_commands_run_here(compose: dict[str, Any], redis_server: RedisS
     for p in procs:
         p.communicate(timeout=40)
         assert p.returncode == 0, p.args
+
+
+# -- docker compose up, for real ------------------------------------------------------------
+COMPOSE_CI = ROOT / "docker-compose.ci.yml"
+WEBUI = "http://127.0.0.1:5040"
+
+
+def test_ci_override_keeps_the_go_worker_config(compose: dict[str, Any]) -> None:
+    """docker-compose.ci.yml repeats the Go worker's command with a loopback Redis: same config."""
+    ci = yaml.safe_load(COMPOSE_CI.read_text())["services"]
+    base_cmd, ci_cmd = services(compose)["go-worker"]["command"], ci["go-worker"]["command"]
+    assert go_config(ci["go-worker"]) == go_config(services(compose)["go-worker"])
+    assert ci_cmd[2].startswith("127.0.0.1:") and [a for a in ci_cmd if a != ci_cmd[2]] == \
+        [a for a in base_cmd if a != "redis:6379"]
+    assert set(ci) == SERVICES
+    # host network only (no bridge network), Redis and the web UI on loopback
+    assert {name: s["network_mode"] for name, s in ci.items()} == dict.fromkeys(SERVICES, "host")
+    assert ci["redis"]["command"][1:3] == ["--bind", "127.0.0.1"]
+    assert ci["webui"]["command"][2:4] == ["--host", "127.0.0.1"]
+
+
+def _logs(base: list[str], service: str, env: dict[str, str]) -> str:
+    p = subprocess.run([*base, "logs", "--no-color", service], capture_output=True, text=True, env=env,
+                       cwd=ROOT, timeout=60)
+    return p.stdout + p.stderr
+
+
+def _go_events(text: str) -> list[dict[str, Any]]:
+    found = []
+    for line in text.splitlines():
+        _, _, tail = line.partition("| ")
+        try:
+            ev = json.loads(tail)
+        except ValueError:
+            continue
+        if isinstance(ev, dict):
+            found.append(ev)
+    return found
+
+
+def _inprogress(r: redis.Redis, ns: str) -> dict[str, list[bytes]]:
+    return {k.decode(): r.lrange(k, 0, -1) for k in r.scan_iter(f"{ns}:jobs:*:inprogress") if r.llen(k)}
+
+
+@pytest.mark.interop
+@pytest.mark.timeout(480)
+def test_compose_up_for_real(tmp_path: Path) -> None:
+    """The repo's docker-compose.yml (with the CI override: host network, loopback, local base
+    images) brought up with Docker Compose: both sides run each other's jobs, retries and dead
+    jobs appear, the web UI answers with basic auth, `docker kill` of the Python worker loses
+    no job, `stop` leaves nothing in progress, and `down -v` leaves nothing behind."""
+    client = docker_client("gowork-compat-harness:compose", "gowork-compat:compose")
+    cmd = compose_command()
+    try:
+        httpx.get(WEBUI, timeout=1)
+        unavailable("127.0.0.1:5040 is taken by another process")
+    except httpx.TransportError:
+        pass
+    port = free_port()
+    project = f"goworkci{os.getpid()}"
+    env = {**os.environ, **build_args_env(), "GOWORK_COMPOSE_REDIS_PORT": str(port),
+           "GOWORK_WEBUI_AUTH": "ci:s3cret", "GOWORK_FLAKY_RATE": "1", "ENQUEUE_INTERVAL": "0.5"}
+    # The two files merged by Compose itself; with host networking the web UI's published port
+    # must go (Compose v1 cannot reset a list in an override): it listens on 127.0.0.1:5040 itself.
+    merged = subprocess.run([*cmd, "-f", str(COMPOSE), "-f", str(COMPOSE_CI), "config"], capture_output=True,
+                            text=True, env=env, cwd=ROOT, timeout=120)
+    assert merged.returncode == 0, merged.stderr
+    effective = yaml.safe_load(merged.stdout)
+    assert effective["services"]["webui"].pop("ports")
+    effective_file = tmp_path / "docker-compose.effective.yml"
+    effective_file.write_text(yaml.safe_dump(effective))
+    base = [*cmd, "-p", project, "--project-directory", str(ROOT), "-f", str(effective_file)]
+    ns = "demo-app"
+
+    def compose_run(*args: str, timeout: float = 300) -> None:
+        p = subprocess.run([*base, *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout)
+        assert p.returncode == 0, f"{' '.join(args)}:\n{p.stdout[-3000:]}{p.stderr[-3000:]}"
+
+    def container_id(service: str) -> str:
+        p = subprocess.run([*base, "ps", "-q", service], capture_output=True, text=True, env=env, cwd=ROOT,
+                           timeout=60)
+        return p.stdout.strip()
+
+    r = redis.Redis(port=port)
+    try:
+        compose_run("up", "-d", "--build", timeout=600)
+        wait_for(lambda: r.ping(), 60, "Redis of the compose file")
+        # 1. Go runs Python-enqueued jobs (the py-enqueuer service, and one of ours)
+        url = f"redis://127.0.0.1:{port}/0"
+        enq = Enqueuer(url, ns)
+        ours = enq.enqueue("send_email", {"to": "ci@example.com"})
+        enq.close()
+
+        def go_ran(job_id: str) -> bool:
+            return any(e.get("event") == "job_end" and e.get("id") == job_id and e.get("result") == "ok"
+                       for e in _go_events(_logs(base, "go-worker", env)))
+
+        wait_for(lambda: go_ran(ours.id), 60, "the Go worker to run a Python-enqueued job")
+        # 2. Python runs Go-enqueued jobs (the harness image as the Go enqueuer)
+        go = Harness(HARNESS_IMAGE_BINARY, "127.0.0.1", port, ns,
+                     DockerLauncher(harness_image="gowork-compat-harness:compose", client=client))
+        (reply,) = go.enqueue([{"method": "Enqueue", "name": "resize_image", "args": {"w": 64, "h": 48}}])
+        go_id = reply["job"]["id"]
+        wait_for(lambda: f"resize_image {go_id}: resized to 64x48" in _logs(base, "py-worker", env), 60,
+                 "the Python worker to run a Go-enqueued job")
+        # 3. the retry (charge_card fails once in Go) and dead jobs (flaky_report, always failing here)
+        wait_for(lambda: _charge_card_retried(_go_events(_logs(base, "go-worker", env))), 90,
+                 "charge_card to fail once in Go and succeed on its retry")
+        cl = Client(url, ns)
+        dead = wait_for(lambda: cl.dead_jobs(1)[0], 90, "a dead flaky_report job")
+        assert {d.job.name for d in dead} == {"flaky_report"}
+        assert dead[0].job.fails == 2 and "from Python" in (dead[0].job.last_err or "")
+        # 4. the web UI on 127.0.0.1:5040, with basic auth
+        wait_for(lambda: _status(WEBUI + "/queues") == 401, 60, "the web UI to refuse a request without auth")
+        resp = httpx.get(WEBUI + "/queues", auth=("ci", "s3cret"), timeout=5)
+        assert resp.status_code == 200
+        assert {q["job_name"] for q in resp.json()} >= {"send_email", "resize_image", "shared"}
+        assert httpx.get(WEBUI + "/queues", auth=("ci", "wrong"), timeout=5).status_code == 401
+        # 5. docker kill of the Python worker while it has jobs in progress: a reaper recovers them
+        py_id = container_id("py-worker")
+
+        def python_inprogress() -> dict[str, list[bytes]] | None:
+            found = {k: v for k, v in _inprogress(r, ns).items()
+                     if k.split(":")[2] in ("resize_image", "flaky_report")}
+            return found or None
+
+        stranded = wait_for(python_inprogress, 60, "jobs in progress in the Python worker")
+        client.containers.get(py_id).kill()  # docker kill: SIGKILL
+        stranded_ids = {json.loads(x)["id"] for v in stranded.values() for x in v}
+        compose_run("start", "py-worker")  # a new Python pool, whose reaper requeues the dead pool's jobs
+        wait_for(lambda: not any(r.llen(k) for k in stranded), 90, "the dead pool's jobs to be requeued")
+
+        def all_run() -> bool:
+            py_logs = _logs(base, "py-worker", env)
+            dead_ids = {d.job.id for d in cl.dead_jobs(1)[0]}
+            return all(f" {i}: " in py_logs or i in dead_ids or _in_retry(r, ns, i) for i in stranded_ids)
+
+        wait_for(all_run, 90, "every job the killed worker held to run again")
+        # 6. docker compose stop: nothing left in progress
+        compose_run("stop", "py-enqueuer")
+        compose_run("stop", "py-worker", "go-worker", "webui", timeout=120)
+        assert _inprogress(r, ns) == {}
+        compose_run("stop")
+    finally:
+        r.close()
+        subprocess.run([*base, "down", "-v", "--remove-orphans"], capture_output=True, env=env, cwd=ROOT,
+                       timeout=180)
+    # 7. down -v leaves nothing
+    label = f"com.docker.compose.project={project}"
+    assert client.containers.list(all=True, filters={"label": label}) == []
+    assert client.volumes.list(filters={"label": label}) == []
+    assert client.networks.list(filters={"label": label}) == []
+
+
+def _status(url: str) -> int:
+    try:
+        return httpx.get(url, timeout=2).status_code
+    except httpx.TransportError:
+        return 0
+
+
+def _charge_card_retried(events: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """charge_card jobs that failed once in Go and then succeeded (on the retry)."""
+    ends = [e for e in events if e.get("event") == "job_end" and e.get("name") == "charge_card"]
+    failed = {e["id"] for e in ends if e.get("result") == "error"}
+    done = [e for e in ends if e.get("result") == "ok" and e["id"] in failed]
+    return done or None
+
+
+def _in_retry(r: redis.Redis, ns: str, job_id: str) -> bool:
+    return any(json.loads(m)["id"] == job_id for m in r.zrange(f"{ns}:retry", 0, -1))

@@ -5,8 +5,9 @@
 #                                  answers, build the images (stand-in bases when the upstream
 #                                  ones cannot be pulled)
 #   bash scripts/docker.sh down    stop the dockerd that `up` started (nothing else)
-#   bash scripts/docker.sh test    up, the interop suite in containers (GOWORK_INTEROP_DOCKER=1)
-#                                  and the container tests, then down
+#   bash scripts/docker.sh test    up, the container tests, the interop suite in containers
+#                                  (GOWORK_INTEROP_DOCKER=1), then down
+#   bash scripts/docker.sh interop the interop suite in containers (engine and images ready)
 #
 # Images: gowork-compat-harness:test (Dockerfile.harness), gowork-compat:test (Dockerfile).
 # Stand-in bases (built only when missing; a new tag when their inputs change):
@@ -194,15 +195,33 @@ up() {
   log "images ready in $((SECONDS - t0)) s"
 }
 
+# The interop suite with the Go harness and the Python pools in containers
+interop() {
+  local t0=$SECONDS
+  GOWORK_INTEROP_DOCKER=1 python3 -m pytest -q -rs -p no:cacheprovider "${INTEROP_TESTS[@]}" "$@"
+  log "interop suite in containers: $((SECONDS - t0)) s"
+}
+INTEROP_TESTS=(tests/interop)
+
 case "${1:-up}" in
+  wanted)  # 1 when the container tests are wanted: GOWORK_CONTAINERS, else CI=true
+    if [ -n "${GOWORK_CONTAINERS:-}" ]; then echo "$GOWORK_CONTAINERS"
+    elif [ "${CI:-}" = true ]; then echo 1
+    else echo 0; fi ;;
   up) up ;;
   down) stop_engine ;;
-  test)
+  interop) shift; interop "$@" ;;
+  test)  # the one command: engine, images, container tests, the interop suite in containers
     shift
+    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e '.[dev,docker]'
     up
     trap stop_engine EXIT
-    export GOWORK_INTEROP_DOCKER=1 GOWORK_CONTAINERS=1
-    python3 -m pytest -q -p no:cacheprovider tests/interop tests/containers tests/test_compose.py "$@"
+    export GOWORK_CONTAINERS=1 GOWORK_HARNESS="$ROOT/go-harness/gowork-harness"
+    (cd go-harness && go build -o gowork-harness .)
+    t0=$SECONDS
+    python3 -m pytest -q -rs -p no:cacheprovider tests/containers tests/test_compose.py "$@"
+    interop "$@"
+    log "container tests and interop suite in containers: $((SECONDS - t0)) s"
     ;;
-  *) echo "usage: $0 up|down|test [pytest args]" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|interop|test|wanted [pytest args]" >&2; exit 2 ;;
 esac

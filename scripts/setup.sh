@@ -31,3 +31,8 @@ python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 
 
 echo "setup: building go-harness" >&2
 (cd go-harness && go build -o gowork-harness .)
+
+# Containers (always in CI, elsewhere GOWORK_CONTAINERS=1): a Docker engine and the images
+if [ "${GOWORK_SETUP:-tests}" = "tests" ] && [ "$(bash scripts/docker.sh wanted)" = 1 ]; then
+  bash scripts/docker.sh up
+fi

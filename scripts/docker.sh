@@ -26,6 +26,7 @@ STATE=${GOWORK_DOCKER_STATE:-/tmp/gowork-compat-dockerd}
 DEBIAN_STANDIN=gowork-compat-standin/debian:bookworm
 
 log() { echo "docker.sh: $*" >&2; }
+timed() { local t=$SECONDS; "$@"; log "$1: $((SECONDS - t)) s"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 engine_answers() { docker info >/dev/null 2>&1; }
@@ -87,6 +88,15 @@ stop_engine() {
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
+# docker build, quiet (the output only when it fails), with the classic builder
+build() {
+  local out
+  if ! out=$(DOCKER_BUILDKIT=0 docker build -q --force-rm "$@" 2>&1); then
+    echo "$out" >&2
+    return 1
+  fi
+}
+
 # Can the upstream bases be pulled? (GOWORK_DOCKER_STANDIN=1 forces stand-ins, =0 upstream)
 use_standins() {
   case "${GOWORK_DOCKER_STANDIN:-auto}" in
@@ -147,7 +157,7 @@ build_python_standin() {
     --python-version "$pyver" --implementation cp --platform "manylinux2014_$arch" \
     --platform "manylinux_2_17_$arch" --platform "manylinux_2_28_$arch" -d "$ctx/wheels" >&2
   cp docker/standin/python.Dockerfile "$ctx/Dockerfile"
-  docker build -q --force-rm --build-arg BASE_IMAGE="$DEBIAN_STANDIN" -t "$PYTHON_STANDIN" "$ctx" >/dev/null
+  build --build-arg BASE_IMAGE="$DEBIAN_STANDIN" -t "$PYTHON_STANDIN" "$ctx"
   rm -rf "$ctx"
 }
 
@@ -168,7 +178,7 @@ build_golang_standin() {
   mkdir -p "$ctx/warm"
   cp go-harness/go.mod go-harness/go.sum go-harness/*.go "$ctx/warm/"
   cp docker/standin/golang.Dockerfile "$ctx/Dockerfile"
-  docker build -q --force-rm --build-arg BASE_IMAGE="$DEBIAN_STANDIN" -t "$GOLANG_STANDIN" "$ctx" >/dev/null
+  build --build-arg BASE_IMAGE="$DEBIAN_STANDIN" -t "$GOLANG_STANDIN" "$ctx"
   chmod -R u+w "$ctx" && rm -rf "$ctx"
 }
 
@@ -176,9 +186,9 @@ build_images() {
   local harness_args=() python_args=()
   if use_standins; then
     log "upstream base images cannot be pulled: using local stand-ins"
-    build_debian_standin
-    build_python_standin
-    build_golang_standin
+    timed build_debian_standin
+    timed build_python_standin
+    timed build_golang_standin
     harness_args=(--build-arg "GO_IMAGE=$GOLANG_STANDIN" --build-arg RUNTIME_IMAGE=scratch)
     python_args=(--build-arg "PYTHON_IMAGE=$PYTHON_STANDIN")
     printf 'GOWORK_REDIS_IMAGE=%s\nGOWORK_PYTHON_BASE=%s\nGOWORK_GO_BASE=%s\nGOWORK_RUNTIME_BASE=scratch\n' \
@@ -187,11 +197,9 @@ build_images() {
     : > "$STATE/build-args.env"  # the compose files' defaults: the upstream images
   fi
   log "building gowork-compat-harness:test (Dockerfile.harness)"
-  DOCKER_BUILDKIT=0 docker build -q --force-rm "${harness_args[@]}" -f Dockerfile.harness \
-    -t gowork-compat-harness:test -t gowork-compat-harness:compose . >/dev/null
+  timed build "${harness_args[@]}" -f Dockerfile.harness -t gowork-compat-harness:test -t gowork-compat-harness:compose .
   log "building gowork-compat:test (Dockerfile)"
-  DOCKER_BUILDKIT=0 docker build -q --force-rm "${python_args[@]}" -f Dockerfile \
-    -t gowork-compat:test -t gowork-compat:compose . >/dev/null
+  timed build "${python_args[@]}" -f Dockerfile -t gowork-compat:test -t gowork-compat:compose .
 }
 
 up() {

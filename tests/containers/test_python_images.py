@@ -102,3 +102,29 @@ def test_python_enqueuer_container_feeds_go_worker_container(client: Any, contai
         starts = w.events("job_start")
         assert all(s["args"] for s in starts), json.dumps(starts)[:2000]
     assert inprogress(r, ns) == {}
+
+
+def test_docker_launcher_workers_are_containers(client: Any, redis_server: RedisServer, ns: str) -> None:
+    """What the interop suite gets with GOWORK_INTEROP_DOCKER=1: each worker is a container of
+    its image on the host network; kill() is `docker kill` (exit 137) and removes it."""
+    from tests.interop.harness import ROOT
+
+    launcher = DockerLauncher(harness_image=HARNESS_IMAGE, python_image=PYTHON_IMAGE, client=client,
+                              python_volumes={str(ROOT / "tests"): "/app/tests"})
+    h = Harness(HARNESS_IMAGE_BINARY, "127.0.0.1", redis_server.port, ns, launcher)
+    cfg = {"concurrency": 1, "jobs": {"x": {"behavior": {"kind": "succeed"}}}}
+
+    def ours() -> dict[str, str]:
+        return {c.id: c.attrs["Config"]["Image"]
+                for c in client.containers.list(filters={"label": "gowork-compat.harness=1"})}
+
+    before = ours()
+    with h.start_worker(cfg) as go, h.start_python_worker(cfg) as py:
+        running = {k: v for k, v in ours().items() if k not in before}
+        assert sorted(running.values()) == sorted([HARNESS_IMAGE, PYTHON_IMAGE])
+        assert all(client.containers.get(k).attrs["HostConfig"]["NetworkMode"] == "host" for k in running)
+        py.kill()
+        assert py.returncode == 137
+        go.terminate()  # SIGTERM: a graceful stop
+        assert go.proc.wait(30) == 0
+    assert not set(ours()) & set(running)

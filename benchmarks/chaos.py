@@ -2,7 +2,7 @@
 web UI abuse pass, against a real redis-server and the real Go pool (gocraft/work v0.5.1 in
 go-harness/), with exact per-job accounting.
 
-    python benchmarks/chaos.py              # the full run (about 6-8 minutes), writes benchmarks/chaos/
+    python benchmarks/chaos.py              # the full run (4-6 minutes), writes benchmarks/chaos/
     python benchmarks/chaos.py --quick      # the bounded CI version (under 2 minutes)
     python benchmarks/chaos.py --only kill9,outage --out /tmp/chaos
 
@@ -1171,7 +1171,7 @@ def markdown(doc: Json) -> str:
         f"{'quick' if m['quick'] else 'full'} run, {m.get('duration_s', '?')} s · Python {m['python']} · "
         f"{m['go']} · {m['redis']} · {m['cpus']} CPUs",
         "",
-        "Reproduce: `python benchmarks/chaos.py` (full, about 6-8 min) or `python benchmarks/chaos.py --quick` "
+        "Reproduce: `python benchmarks/chaos.py` (full, about 4-6 min) or `python benchmarks/chaos.py --quick` "
         "(under 2 min; run in CI by tests/test_chaos_quick.py). Every job carries a unique id; handlers print "
         "each execution; at the end every job is placed (done, dead, waiting, in-progress) and **lost** means "
         "it never ran to success and is in no list or set. See the docstring of benchmarks/chaos.py.",

@@ -51,13 +51,16 @@ KNOWN: dict[tuple[str, str], str] = {
                                      "live pools reap each other",
     ("outage", "run_twice_not_allowed"): "issue 8 point 4: jobs of live pools reaped are run again",
     ("outage", "lock_residue_total"): "issue 8 point 4: reaping a live pool drives lock counts below 0",
+    ("outage", "in_progress_left"): "Go's worker drops an acknowledgement that fails while Redis is down (see "
+                                    "restart below); racy",
     ("faults", "live_pools_reaped"): "issue 8 point 4: an async handler blocking the event loop past the "
                                      "dead-pool window stops the heartbeat; another pool reaps the live one",
     ("faults", "run_twice_not_allowed"): "issue 8 point 4: the hogging pool's jobs are run again",
     ("faults", "lock_residue_total"): "issue 8 point 4: reaping a live pool drives lock counts below 0",
-    ("restart", "in_progress_left"): "an acknowledgement lost to a Redis restart leaves the job in its live "
-                                     "pool's in-progress list (seen in some runs; see the report)",
-    ("restart", "lock_residue_total"): "as above: the lost acknowledgement leaves the lock raised",
+    ("restart", "in_progress_left"): "Go's worker drops an acknowledgement (LREM) that fails during a Redis "
+                                     "restart: the job stays in the Go pool's in-progress list, orphaned once "
+                                     "that pool stops (no reaper looks at pools gone from worker_pools); racy",
+    ("restart", "lock_residue_total"): "as above: the Go pool's lost acknowledgement leaves the lock raised",
     ("webui", "crashes"): "issue 8 point 7: one unreadable member makes a page answer 500",
     ("webui", "http_failed"): "issue 8 points 6 (DNS rebinding: foreign Host accepted), 7 (500 on an "
                               "unreadable member), 9 (Python's int-digits message for a 5,000-digit page)",

@@ -514,6 +514,7 @@ class Exp:
             "untracked_records": extra,
             "pools_started": len(self.pools),
             "kills": self.kills,
+            "kills_by_kind": dict(Counter(p.kind for p in self.pools if p.fate == "killed")),
             "enqueue_errors": len(self.enqueue_errors),
             "enqueue_error_examples": sorted(set(self.enqueue_errors))[:3],
             "redis_restarts": 0,
@@ -857,6 +858,8 @@ def exp_malformed(e: Exp, P: Json) -> Json:
                         "fate": dict(fate), "lost_by_kind": dict(lost_by_kind),
                         "stranded_by_kind": dict(stranded_by_kind), "retry_all_dead": retried,
                         "fate_by_kind": {k: dict(v) for k, v in sorted(by_kind.items())}}
+    res["lost_valid_jobs"] = res["lost"]
+    res["lost_malformed_payloads"] = fate["LOST"]
     res["lost"] += fate["LOST"]
     return res
 
@@ -1180,6 +1183,16 @@ def markdown(doc: Json) -> str:
         "| run twice (not allowed) | left in in-progress | lock residue | live pools reaped | crashes | verdict |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    legend = [
+        "",
+        "*run*: jobs whose handler was called at least once; *executions*: handler calls; *done*: ran to success "
+        "and in no list or set; *waiting*: still in a queue, retry or scheduled set; *run twice*: jobs run more "
+        "than once other than retries after a handled failure (in brackets: those with no at-least-once reason; "
+        "the reasons below count extra executions); *left in in-progress*: records in any in-progress list once "
+        "every pool has stopped; *lock residue*: sum of |lock| and |lock_info| values left; *crashes*: pool "
+        "processes that died on their own, dead loops or threads in their logs, 5xx answers of the web UI.",
+        "",
+    ]
     for name, r in doc["experiments"].items():
         if "error" in r:
             lines.append(f"| {name} | | | | | | | | | | | | | ERROR: {r['error'][:100]} |")
@@ -1190,6 +1203,7 @@ def markdown(doc: Json) -> str:
             f"{r['run_twice']} ({r['run_twice_not_allowed']}) | {r['in_progress_left']} | "
             f"{r['lock_residue_total']} | {r['live_pools_reaped']} | {r['crashes']} | {r['verdict']} |")
     lines.append("")
+    lines += legend
     for name, r in doc["experiments"].items():
         lines.append(f"## {name}")
         lines.append("")
@@ -1198,7 +1212,8 @@ def markdown(doc: Json) -> str:
             lines += ["", f"Error: `{r['error'][:500]}`", ""]
             continue
         lines.append("")
-        extra = [f"pools started: {r['pools_started']}", f"kills: {r['kills']}",
+        extra = [f"pools started: {r['pools_started']}",
+                 f"kills: {r['kills']}" + (f" {r['kills_by_kind']}" if r.get("kills_by_kind") else ""),
                  f"Redis restarts: {r['redis_restarts']}"]
         if "outage_s" in r:
             extra.append(f"outage: {r['outage_s']} s")
@@ -1228,6 +1243,8 @@ def markdown(doc: Json) -> str:
             lines.append(f"- note: {n}")
         mal = r.get("malformed")
         if mal:
+            lines.append(f"- lost: {r['lost_valid_jobs']} valid jobs + {r['lost_malformed_payloads']} malformed "
+                         "payloads (the other columns count the valid jobs only)")
             lines.append(f"- malformed payloads placed: {mal['placed']} ({mal['placed_by_slot']}); where they ended: "
                          f"{mal['fate']}")
             if mal["lost_by_kind"]:

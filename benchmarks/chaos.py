@@ -38,7 +38,8 @@ Experiments (``--only`` takes a comma-separated subset):
              the event loop of an async pool for longer than the dead-pool window
   webui      hostile HTTP requests against ``gowork webui`` on loopback: huge page numbers,
              bad JSON, bad Host/Origin, path tricks, oversize bodies and headers; expects
-             4xx (never 5xx), no change to the namespace's data
+             4xx (never 5xx), no change to the namespace's data; then ``gowork inspect``
+             over the same sets (each holds one unreadable member), expecting exit 0
 
 Writes OUT/results.json and OUT/results.md (OUT defaults to benchmarks/chaos/).
 """
@@ -631,7 +632,7 @@ def _att_json(a: Json) -> Json:
 # -- parameters ----------------------------------------------------------------------------------
 def params(quick: bool) -> Json:
     if quick:
-        return {"kills": 8, "kill_every": 1.0, "feed": 60, "restarts": 2, "outage_s": 12.0, "malformed": 240,
+        return {"kills": 8, "kill_every": 0.8, "feed": 50, "restarts": 2, "outage_s": 11.0, "malformed": 240,
                 "valid": 120, "hog_s": 11.0, "normal_faults": 30, "settle": 35.0,
                 "mixed": 10, "mal_settle": 12.0}
     return {"kills": 24, "kill_every": 1.5, "feed": 90, "restarts": 5, "outage_s": 20.0, "malformed": 1200,
@@ -1019,6 +1020,19 @@ def exp_webui(e: Exp, P: Json) -> Json:
         if not wait_until(lambda: _http(port, Req("", "GET", "/queues", "2xx"))[0] == 200, 20, 0.2):
             raise RuntimeError("gowork webui did not answer")
         before = _snapshot(e.r, e.ns)
+        # the CLI over the namespace first, while it is intact (issue 8 point 7: one unreadable member
+        # must not fail it); then the hostile requests, which may change it when they get through
+        for view in ("retry", "scheduled", "dead"):
+            cli = subprocess.run([sys.executable, "-m", "gowork_compat", "inspect", view, "--redis", e.server.url,
+                                  "-n", e.ns], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+            after = _snapshot(e.r, e.ns)
+            changed = sorted(k.decode("utf-8", "replace") for k in set(before) | set(after)
+                             if before.get(k) != after.get(k))
+            results.append({"what": f"gowork inspect {view} (one unreadable member)", "method": "CLI",
+                            "path": f"gowork inspect {view}", "expect": "exit 0", "status": cli.returncode,
+                            "ok": cli.returncode == 0 and not changed, "data_changed": changed, "leaks": [],
+                            "point": "7", "body": "" if cli.returncode == 0 else cli.stderr.strip()[-160:]})
+            before = after
         for rq in webui_requests(port):
             status, body = _http(port, rq)
             after = _snapshot(e.r, e.ns)
@@ -1053,9 +1067,10 @@ def exp_webui(e: Exp, P: Json) -> Json:
     failed = [x for x in results if not x["ok"]]
     res = e.account(names)
     res["http"] = {
-        "requests": len(results),
+        "requests": sum(1 for x in results if x["method"] != "CLI"),
+        "cli_runs": sum(1 for x in results if x["method"] == "CLI"),
         "ok": len(results) - len(failed),
-        "status_5xx": sum(1 for x in results if x["status"] >= 500),
+        "status_5xx": sum(1 for x in results if x["method"] != "CLI" and x["status"] >= 500),
         "data_changing": sum(1 for x in results if x["data_changed"]),
         "server_alive_after": alive,
         "failed": failed,
@@ -1254,14 +1269,16 @@ def markdown(doc: Json) -> str:
             lines.append(f"- Client.retry_all_dead_jobs(): {mal['retry_all_dead']}")
         h = r.get("http")
         if h:
-            lines.append(f"- HTTP: {h['requests']} requests, {h['ok']} as expected, {h['status_5xx']} answered 5xx, "
+            lines.append(f"- HTTP: {h['requests']} requests and {h.get('cli_runs', 0)} `gowork inspect` runs, "
+                         f"{h['ok']} as expected, {h['status_5xx']} answered 5xx, "
                          f"{h['data_changing']} changed data; server alive after: {h['server_alive_after']}")
             for x in h["failed"]:
                 pt = f" (issue 8 point {x['point']})" if x["point"] else ""
                 ch = f", changed {x['data_changed']}" if x["data_changed"] else ""
                 lk = f", body leaks {x['leaks']}" if x["leaks"] else ""
-                lines.append(f"  - FAILED{pt}: {x['what']}: {x['method']} {x['path'][:50]} → {x['status']} "
-                             f"(expected {x['expect']}){ch}{lk}")
+                what = f"{x['method']} {x['path'][:50]}" if x["method"] != "CLI" else "exit status"
+                lines.append(f"  - FAILED{pt}: {x['what']}: {what} → {x['status']} (expected {x['expect']}){ch}{lk}"
+                             + (f": `{x['body'][:120]}`" if x["method"] == "CLI" and x["body"] else ""))
         lines.append("")
     return "\n".join(lines) + "\n"
 

@@ -201,6 +201,7 @@ class Exp:
     notes: list[str] = field(default_factory=list)
     kills: int = 0
     enqueue_errors: list[str] = field(default_factory=list)
+    settle_s: list[float] = field(default_factory=list)
     restart_exited: bool = False
     t0: float = 0.0
     _seq: int = 0
@@ -438,6 +439,7 @@ class Exp:
         ok = wait_until(done, timeout, 0.5)
         if not ok:
             self.notes.append(f"did not settle within {timeout:.0f} s")
+        self.settle_s.append(round(time.monotonic() - t, 1))
         return time.monotonic() - t
 
     # -- the figures ----------------------------------------------------------------------------------
@@ -520,6 +522,7 @@ class Exp:
             "enqueue_error_examples": sorted(set(self.enqueue_errors))[:3],
             "redis_restarts": 0,
             "notes": self.notes,
+            "settle_s": self.settle_s,
         }
 
     def _duplicates(self, atts: dict[str, list[Json]]) -> tuple[int, dict[str, int]]:
@@ -642,7 +645,7 @@ def params(quick: bool) -> Json:
 
 def py_cfg(names: list[str], **kw: Any) -> Json:
     return {"jobs": names, "concurrency": 4, "sleep_ms": 50, "reap_period": 2.0, "first_reap": 1.0,
-            "grace_period": 5.0, **kw}
+            "grace_period": 3.0, **kw}
 
 
 def go_cfg(names: list[str], sleep_ms: int = 50) -> Json:

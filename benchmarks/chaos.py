@@ -595,7 +595,9 @@ class Exp:
                             "stderr_tail": p.stderr[-600:]})
             for m in re.finditer(r"(Exception in thread[^\n]*|Task exception was never retrieved|"
                                  r"Fatal Python error[^\n]*|panic: [^\n]*)", p.stderr):
-                out.append({"pool": p.kind, "what": m.group(0)[:200]})
+                tail = p.stderr[m.end():m.end() + 4000]
+                last = [ln for ln in tail.splitlines() if ln and not ln.startswith(" ")][:3]
+                out.append({"pool": p.kind, "what": m.group(0)[:200], "then": " | ".join(last)[:400]})
         return out
 
     def close(self) -> None:
@@ -1252,7 +1254,7 @@ def markdown(doc: Json) -> str:
             lines.append("- live pools reaped: " + ", ".join(
                 f"{x['kind']} {x['pool_id']} at {x['at_s']} s" for x in r["live_pools_reaped_detail"]))
         for c in r["crash_detail"][:5]:
-            lines.append(f"- crash ({c['pool']}): {c['what']}")
+            lines.append(f"- crash ({c['pool']}): {c['what']}" + (f": `{c['then'][:300]}`" if c.get("then") else ""))
         for x in r["lost_examples"][:3]:
             lines.append(f"- lost example: `{json.dumps(x)[:300]}`")
         if r.get("waiting"):

@@ -973,6 +973,11 @@ def webui_requests(port: int) -> list[Req]:
             headers={"Origin": "http://evil.example"}, body=b"{" * (5 << 20)),
         Req("garbage basic auth (none configured)", "GET", "/queues", "2xx", headers={"Authorization": "Basic %%%"}),
         Req("no Host header (HTTP/1.1)", "GET", "/queues", "4xx", host=None),
+        Req("loopback name as Host", "GET", "/queues", "2xx", host=f"localhost:{port}"),
+        Req("empty Host", "GET", "/queues", "no5xx", host=" "),
+        Req("look-alike Host", "GET", "/queues", "4xx", host=f"127.0.0.1.nip.io:{port}", point="6"),
+        Req("foreign Host, no Origin (curl-like), delete all dead", "POST", "/delete_all_dead_jobs", "4xx",
+            host=evil, point="6"),
         Req("DNS rebinding: foreign Host, read", "GET", "/dead_jobs", "4xx", host=evil, point="6 (and 7)"),
         Req("DNS rebinding: foreign Host, read a queue", "GET", "/queued_jobs/w_a", "4xx", host=evil,
             point="6 (and 7)"),
@@ -1079,6 +1084,7 @@ def exp_webui(e: Exp, P: Json) -> Json:
         "data_changing": sum(1 for x in results if x["data_changed"]),
         "server_alive_after": alive,
         "failed": failed,
+        "statuses": {x["what"]: x["status"] for x in results},
         "stderr_tracebacks": stderr.count("Traceback"),
     }
     res["crashes"] += res["http"]["status_5xx"] + (0 if alive else 1)
@@ -1277,6 +1283,9 @@ def markdown(doc: Json) -> str:
             lines.append(f"- HTTP: {h['requests']} requests and {h.get('cli_runs', 0)} `gowork inspect` runs, "
                          f"{h['ok']} as expected, {h['status_5xx']} answered 5xx, "
                          f"{h['data_changing']} changed data; server alive after: {h['server_alive_after']}")
+            counts = Counter(str(v) for v in h.get("statuses", {}).values())
+            lines.append("  - answers (HTTP status or CLI exit; 0 = connection closed): "
+                         + ", ".join(f"{k} × {n}" for k, n in sorted(counts.items())))
             for x in h["failed"]:
                 pt = f" (issue 8 point {x['point']})" if x["point"] else ""
                 ch = f", changed {x['data_changed']}" if x["data_changed"] else ""

@@ -55,9 +55,6 @@ KNOWN: dict[tuple[str, str], str] = {
                                      "restart: the job stays in the Go pool's in-progress list, orphaned once "
                                      "that pool stops (no reaper looks at pools gone from worker_pools); racy",
     ("restart", "lock_residue_total"): "as above: the Go pool's lost acknowledgement leaves the lock raised",
-    ("webui", "crashes"): "issue 8 point 7: one unreadable member makes a page answer 500",
-    ("webui", "http_failed"): "issue 8 points 6 (DNS rebinding: foreign Host accepted), 7 (500 and CLI exit 1 on an "
-                              "unreadable member), 9 (Python's int-digits message for a 5,000-digit page)",
 }
 
 

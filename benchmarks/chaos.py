@@ -29,7 +29,7 @@ Experiments (``--only`` takes a comma-separated subset):
              SIGKILLed and replaced every ~second (8 kills quick, 24 full)
   restart    Redis restarted (alternately SIGTERM and SIGKILL, AOF fsync always) while Go and
              Python pools run (2 quick, 5 full)
-  outage     Redis down for 20 s (12 s quick) while Go and Python pools run jobs
+  outage     Redis down for 20 s (11 s quick) while Go and Python pools run jobs
   mixed      a Go pool and a Python pool with disjoint and shared job names; retries and
              scheduled jobs on both sides (Go's requeuer buries names it does not run)
   malformed  >= 1,000 malformed payloads (240 quick) in queues, retry, scheduled and dead sets
@@ -38,8 +38,10 @@ Experiments (``--only`` takes a comma-separated subset):
              the event loop of an async pool for longer than the dead-pool window
   webui      hostile HTTP requests against ``gowork webui`` on loopback: huge page numbers,
              bad JSON, bad Host/Origin, path tricks, oversize bodies and headers; expects
-             4xx (never 5xx), no change to the namespace's data; then ``gowork inspect``
+             4xx (never 5xx), no change to the namespace's data; before them ``gowork inspect``
              over the same sets (each holds one unreadable member), expecting exit 0
+  selfcheck  (not in the default list) the accounting's own check: a job deleted behind the
+             pools' back must show as lost, one pushed twice as a duplicate, and so on
 
 Writes OUT/results.json and OUT/results.md (OUT defaults to benchmarks/chaos/).
 """

@@ -39,18 +39,10 @@ FIGURES = ("lost", "in_progress_left", "live_pools_reaped", "run_twice_not_allow
 
 #: (experiment, figure) -> why it is not 0 today (issue 8 point that fixes it)
 KNOWN: dict[tuple[str, str], str] = {
-    ("malformed", "in_progress_left"): "issue 8 point 3: a job nested deeper than the encoder can write, whose "
-                                       "handler fails, strands itself (and its batch) in in-progress",
-    ("malformed", "lock_residue_total"): "issue 8 point 3: the stranded jobs keep the lock raised",
-    ("malformed", "crashes"): "issue 8 point 3: the observer loop and execute_async tasks die with GoJSONError "
-                              "'nested too deeply' ('Task exception was never retrieved'); racy",
     ("outage", "in_progress_left"): "Go's worker drops an acknowledgement that fails while Redis is down (see "
                                     "restart below); racy",
     ("outage", "lock_residue_total"): "as for outage in_progress_left: the Go pool's lost acknowledgement leaves "
                                       "the lock raised; racy",
-    ("faults", "live_pools_reaped"): "issue 8 point 4: an async handler blocking the event loop past the "
-                                     "dead-pool window stops the heartbeat; another pool reaps the live one",
-    ("faults", "run_twice_not_allowed"): "issue 8 point 4: the hogging pool's jobs are run again",
     ("restart", "in_progress_left"): "Go's worker drops an acknowledgement (LREM) that fails during a Redis "
                                      "restart: the job stays in the Go pool's in-progress list, orphaned once "
                                      "that pool stops (no reaper looks at pools gone from worker_pools); racy",

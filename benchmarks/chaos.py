@@ -6,7 +6,8 @@ go-harness/), with exact per-job accounting.
     python benchmarks/chaos.py --quick      # the bounded CI version (under 2 minutes)
     python benchmarks/chaos.py --only kill9,outage --out /tmp/chaos
 
-Needs redis-server and Go (or GOWORK_HARNESS pointing at a built go-harness binary). One
+Needs redis-server and Go (or GOWORK_HARNESS pointing at a built go-harness binary; the
+harness is driven through gowork_compat.harness, local processes only). One
 redis-server (appendonly yes, appendfsync always) is started on a free loopback port; every
 experiment runs in a namespace of its own. Everything is bounded in count and time and talks
 to 127.0.0.1 only.
@@ -82,13 +83,18 @@ ROOT = BENCH.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-try:  # the harness driver moves into the library; use it from there once it has
-    from gowork_compat.harness import Harness, WorkerProcess, build_harness  # type: ignore[import-not-found]
-except ImportError:
-    from tests.interop.harness import Harness, WorkerProcess, build_harness
-
 from gowork_compat.client import Client  # noqa: E402
 from gowork_compat.enqueuer import Enqueuer  # noqa: E402
+from gowork_compat.harness import (  # noqa: E402
+    Command,
+    Harness,
+    HarnessError,
+    LocalLauncher,
+    WorkerProcess,
+    build_harness,
+)
+
+HARNESS_DIR = ROOT / "go-harness"
 
 EXPERIMENTS = ("kill9", "restart", "outage", "mixed", "malformed", "faults", "webui")
 Json = dict[str, Any]
@@ -213,7 +219,8 @@ class Exp:
 
     def __post_init__(self) -> None:
         self.ns = f"chaos-{self.name}-{uuid.uuid4().hex[:6]}"
-        self.h = Harness(self.harness_bin, "127.0.0.1", self.server.port, self.ns)
+        self.h = Harness(self.harness_bin, "127.0.0.1", self.server.port, self.ns,
+                         LocalLauncher(binary=self.harness_bin, cwd=ROOT))
         # the runner enqueues only while Redis is up; a retry covers a pooled connection the
         # last restart closed (nothing was sent on it)
         self.r = redis.Redis(port=self.server.port, socket_timeout=5, health_check_interval=1,
@@ -267,9 +274,8 @@ class Exp:
             proc = self.h.start_worker(config)
         else:
             cfg = {**config, "mode": "async" if kind == "py-async" else "sync"}
-            argv = [sys.executable, str(BENCH / "chaos_worker.py"), "-redis", self.h.addr, "-ns", self.ns,
-                    "-config", json.dumps(cfg)]
-            proc = WorkerProcess(argv, self.h.launcher)
+            proc = WorkerProcess(Command("python", (str(BENCH / "chaos_worker.py"), "-redis", self.h.addr,
+                                                    "-ns", self.ns, "-config", json.dumps(cfg))), self.h.launcher)
         p = Pool(kind, config, proc, proc.pool_id, time.monotonic())
         with self._lock:
             self.pools.append(p)
@@ -1143,9 +1149,21 @@ def _server() -> Iterator[RedisProc]:
         s.close()
 
 
+def find_harness() -> Path:
+    """$GOWORK_HARNESS when it names an executable, else go-harness/ built into go-harness/gowork-harness."""
+    env = os.environ.get("GOWORK_HARNESS")
+    if env and os.access(env, os.X_OK):
+        return Path(env)
+    log("building the Go harness (go build)")
+    try:
+        return build_harness(HARNESS_DIR)
+    except HarnessError as e:
+        raise SystemExit(f"the Go harness needs Go (or GOWORK_HARNESS naming a built gowork-harness): {e}") from None
+
+
 def run(quick: bool, only: list[str], out: Path) -> Json:
     P = params(quick)
-    harness_bin = build_harness()
+    harness_bin = find_harness()
     started = time.monotonic()
     doc: Json = {"meta": meta(quick, P), "experiments": {}}
     with _server() as server:

@@ -8,6 +8,7 @@ Every method has the effects of the Go ``Enqueuer`` method of the same name; see
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -16,7 +17,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from . import gojson
-from ._redis import AutoPipeline, Call, RawSender, RedisLike, async_client, sync_client
+from ._redis import AutoPipeline, Call, RawSender, RedisLike, async_client, clone_async, sync_client
 from .job import Job, new_id, new_ids
 from .keys import Keys
 from .unique import UniqueEnqueue, enqueue_unique_call, enqueue_unique_in_call, plan_unique
@@ -220,11 +221,14 @@ def _unique_result(reply: Any) -> bool:
 
 
 class _Base:
+    """What both enqueuers share: the planner (job building and validation)."""
+
     def __init__(self, namespace: str, dialect: Dialect, allow_big_ints: bool) -> None:
         self.planner = EnqueuePlanner(namespace, dialect=dialect, allow_big_ints=allow_big_ints)
 
     @property
     def namespace(self) -> str:
+        """The gocraft/work namespace jobs are enqueued into."""
         return self.planner.keys.namespace
 
 
@@ -294,20 +298,46 @@ class Enqueuer(_Base):
         return jobs
 
     def close(self) -> None:
+        """Close the enqueuer's connections."""
         self._sender.close()
         self.redis.close()
 
+    def __enter__(self) -> Enqueuer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 class AsyncEnqueuer(_Base):
-    """asyncio enqueuer with the same methods as :class:`Enqueuer`, as coroutines."""
+    """asyncio enqueuer with the same methods as :class:`Enqueuer`, as coroutines:
+    ``AsyncEnqueuer("redis://localhost:6379/0", "my-app")``.
+
+    Commands that concurrent coroutines send in one turn of the event loop go out in one
+    write. Usable from more than one event loop in turn (e.g. a module-level instance used
+    by two ``asyncio.run`` calls): redis-py's asyncio connections belong to one loop, so
+    when the running loop changes the enqueuer opens a fresh connection pool with the same
+    settings (the old one is dropped). Use ``async with`` or :meth:`aclose` to close it.
+    """
 
     def __init__(self, redis: RedisLike, namespace: str, *, dialect: Dialect = "v0.5.1",
                  allow_big_ints: bool = False) -> None:
         super().__init__(namespace, dialect, allow_big_ints)
         self.redis = async_client(redis)
         self._auto = AutoPipeline(self.redis)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _bind(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is loop:
+            return
+        if self._loop is not None:  # another loop than the one its connections belong to
+            self.redis = clone_async(self.redis)
+            self._auto = AutoPipeline(self.redis)
+        self._loop = loop
 
     async def _run(self, calls: Sequence[Call]) -> list[Any]:
+        self._bind()
         try:
             return await self._auto.execute(calls)
         except Exception:
@@ -317,41 +347,58 @@ class AsyncEnqueuer(_Base):
             raise
 
     async def enqueue(self, name: str, args: Mapping[str, Any] | None = None) -> Job:
+        """Push a job onto its queue (Go: ``Enqueue``); returns it as stored."""
         job, calls = self.planner.plan_enqueue(name, args)
         await self._run(calls)
         return job
 
     async def enqueue_in(self, name: str, seconds_from_now: int | float | timedelta,
                          args: Mapping[str, Any] | None = None) -> ScheduledJob:
+        """Schedule a job ``seconds_from_now`` seconds ahead (Go: ``EnqueueIn``)."""
         sj, calls = self.planner.plan_enqueue_in(name, seconds_from_now, args)
         await self._run(calls)
         return sj
 
     async def enqueue_unique(self, name: str, args: Mapping[str, Any] | None = None) -> Job | None:
+        """Enqueue unless a job of this name and args is waiting; ``None`` for a duplicate
+        (Go: ``EnqueueUnique``)."""
         job, calls = self.planner.plan_enqueue_unique(name, args)
         return job if _unique_result((await self._run(calls))[-1]) else None
 
     async def enqueue_unique_in(self, name: str, seconds_from_now: int | float | timedelta,
                                 args: Mapping[str, Any] | None = None) -> ScheduledJob | None:
+        """Scheduled variant of :meth:`enqueue_unique` (Go: ``EnqueueUniqueIn``)."""
         sj, calls = self.planner.plan_enqueue_unique_in(name, seconds_from_now, args)
         return sj if _unique_result((await self._run(calls))[-1]) else None
 
     async def enqueue_unique_by_key(self, name: str, args: Mapping[str, Any] | None,
                                     key: Mapping[str, Any]) -> Job | None:
+        """Unique on ``key`` instead of the args; a duplicate replaces the args the worker
+        will see (upstream master: ``EnqueueUniqueByKey``)."""
         job, calls = self.planner.plan_enqueue_unique(name, args, key, by_key=True)
         return job if _unique_result((await self._run(calls))[-1]) else None
 
     async def enqueue_unique_in_by_key(self, name: str, seconds_from_now: int | float | timedelta,
                                        args: Mapping[str, Any] | None,
                                        key: Mapping[str, Any]) -> ScheduledJob | None:
+        """Scheduled variant of :meth:`enqueue_unique_by_key` (master: ``EnqueueUniqueInByKey``)."""
         sj, calls = self.planner.plan_enqueue_unique_in(name, seconds_from_now, args, key, by_key=True)
         return sj if _unique_result((await self._run(calls))[-1]) else None
 
     async def enqueue_many(self, items: Iterable[tuple[str, Mapping[str, Any] | None]]) -> list[Job]:
+        """Enqueue many jobs in one round trip; returns them in the order given. Every job
+        is validated before anything is written."""
         jobs, calls = self.planner.plan_bulk(items)
         if calls:
             await self._run(calls)
         return jobs
 
     async def aclose(self) -> None:
+        """Close the enqueuer's connections."""
         await self.redis.aclose()
+
+    async def __aenter__(self) -> AsyncEnqueuer:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

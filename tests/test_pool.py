@@ -123,7 +123,7 @@ def test_failures_retry_then_dead_and_skip_dead(redis_url: str, ns: str, r: redi
         pool.stop()
     (retry_raw, score), = r.zrange(k.retry, 0, -1, withscores=True)
     retry = json.loads(retry_raw)
-    assert retry["name"] == "retry_me" and retry["fails"] == 1 and retry["err"] == "'missing thing'"
+    assert retry["name"] == "retry_me" and retry["fails"] == 1 and retry["err"] == "KeyError: missing thing"
     assert score == retry["failed_at"] + 1000
     (dead_raw,) = r.zrange(k.dead, 0, -1)
     assert json.loads(dead_raw)["name"] == "dead_me"

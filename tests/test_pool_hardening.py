@@ -82,7 +82,7 @@ def test_one_unwritable_job_strands_no_other_job_of_its_batch(redis_url: str, ns
         assert "failed after spoiling its args" in dj.last_err and "could not be written back" in dj.last_err
         (retry,) = r.zrange(k.retry, 0, -1)
         rj = Job.decode(retry)
-        assert rj.id == "deepjob" and rj.fails == 1 and rj.last_err == "deep failure"
+        assert rj.id == "deepjob" and rj.fails == 1 and rj.last_err == "RuntimeError: deep failure"
         enq.enqueue("mixed", {"i": 99})  # the pool still fetches and runs
         until(lambda: 99 in ran)
     finally:

@@ -75,6 +75,12 @@ class Client:
         if self._owned:
             self.redis.close()
 
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # Go's views
     def worker_pool_heartbeats(self) -> list[WorkerPoolHeartbeat]:
         """Every pool in the ``worker_pools`` set (even without a current heartbeat), by id."""
@@ -85,6 +91,8 @@ class Client:
         return self._run(self.planner.plan_worker_observations())
 
     def queues(self) -> list[Queue]:
+        """Every known job name's queue: its length and latency (seconds the oldest job has waited), sorted by
+        name."""
         return self._run(self.planner.plan_queues())
 
     def retry_jobs(self, page: int = 1) -> tuple[list[RetryJob | UnreadableEntry], int]:
@@ -92,13 +100,16 @@ class Client:
         return self._run(self.planner.plan_retry_jobs(page))
 
     def scheduled_jobs(self, page: int = 1) -> tuple[list[ScheduledJob | UnreadableEntry], int]:
+        """One page (20 jobs, soonest first) and the total number of scheduled jobs."""
         return self._run(self.planner.plan_scheduled_jobs(page))
 
     def dead_jobs(self, page: int = 1) -> tuple[list[DeadJob | UnreadableEntry], int]:
+        """One page (20 jobs, oldest death first) and the total number of dead jobs."""
         return self._run(self.planner.plan_dead_jobs(page))
 
     # Go's actions
     def delete_dead_job(self, died_at: int, job_id: str) -> None:
+        """Delete one dead job (:class:`JobNotFound` when it is not there)."""
         self._run(self.planner.plan_delete_dead_job(died_at, job_id))
 
     def retry_dead_job(self, died_at: int, job_id: str) -> None:
@@ -110,6 +121,7 @@ class Client:
         return self._run(self.planner.plan_retry_all_dead_jobs())
 
     def delete_all_dead_jobs(self) -> None:
+        """Delete the whole dead set."""
         self._run(self.planner.plan_delete_all_dead_jobs())
 
     def delete_scheduled_job(self, scheduled_for: int, job_id: str) -> None:
@@ -117,10 +129,12 @@ class Client:
         self._run(self.planner.plan_delete_scheduled_job(scheduled_for, job_id))
 
     def delete_retry_job(self, retry_at: int, job_id: str) -> None:
+        """Delete one job waiting for a retry (:class:`JobNotFound` when it is not there)."""
         self._run(self.planner.plan_delete_retry_job(retry_at, job_id))
 
     # beyond Go
     def known_jobs(self) -> list[str]:
+        """The job names in the ``known_jobs`` set (every name ever enqueued or registered), sorted."""
         return self._run(self.planner.plan_known_jobs())
 
     def queued_jobs(self, job_name: str, page: int = 1) -> tuple[list[Job | UnreadableEntry], int]:
@@ -132,12 +146,16 @@ class Client:
         self._run(self.planner.plan_pause(job_name))
 
     def unpause(self, job_name: str) -> None:
+        """Let pools start jobs of ``job_name`` again."""
         self._run(self.planner.plan_unpause(job_name))
 
     def is_paused(self, job_name: str) -> bool:
+        """True when ``job_name`` is paused."""
         return self._run(self.planner.plan_is_paused(job_name))
 
     def lock(self, job_name: str) -> JobLock:
+        """The concurrency-lock figures of ``job_name`` (lock count, per-pool ``lock_info``, max); a lock
+        below 0 is a problem (see :meth:`reset_lock`)."""
         return self._run(self.planner.plan_lock(job_name))
 
     def locks(self, job_names: Sequence[str] | None = None) -> list[JobLock]:
@@ -189,81 +207,120 @@ class AsyncClient:
         return await _adrive(self.redis, plan)
 
     async def worker_pool_heartbeats(self) -> list[WorkerPoolHeartbeat]:
+        """Every pool in the ``worker_pools`` set (even without a current heartbeat), by id."""
         return await self._run(self.planner.plan_worker_pool_heartbeats())
 
     async def worker_observations(self) -> list[WorkerObservation]:
+        """Every worker slot of those pools, busy or not."""
         return await self._run(self.planner.plan_worker_observations())
 
     async def queues(self) -> list[Queue]:
+        """Every known job name's queue: its length and latency (seconds the oldest job has waited), sorted by
+        name."""
         return await self._run(self.planner.plan_queues())
 
     async def retry_jobs(self, page: int = 1) -> tuple[list[RetryJob | UnreadableEntry], int]:
+        """One page (20 jobs, next retry first) and the total number of retry jobs."""
         return await self._run(self.planner.plan_retry_jobs(page))
 
     async def scheduled_jobs(self, page: int = 1) -> tuple[list[ScheduledJob | UnreadableEntry], int]:
+        """One page (20 jobs, soonest first) and the total number of scheduled jobs."""
         return await self._run(self.planner.plan_scheduled_jobs(page))
 
     async def dead_jobs(self, page: int = 1) -> tuple[list[DeadJob | UnreadableEntry], int]:
+        """One page (20 jobs, oldest death first) and the total number of dead jobs."""
         return await self._run(self.planner.plan_dead_jobs(page))
 
     async def delete_dead_job(self, died_at: int, job_id: str) -> None:
+        """Delete one dead job (:class:`JobNotFound` when it is not there)."""
         await self._run(self.planner.plan_delete_dead_job(died_at, job_id))
 
     async def retry_dead_job(self, died_at: int, job_id: str) -> None:
+        """Put a dead job back on its queue (its name must be in ``known_jobs``)."""
         await self._run(self.planner.plan_retry_dead_job(died_at, job_id))
 
     async def retry_all_dead_jobs(self) -> int:
+        """Requeue every dead job (that died before now); returns how many were requeued."""
         return await self._run(self.planner.plan_retry_all_dead_jobs())
 
     async def delete_all_dead_jobs(self) -> None:
+        """Delete the whole dead set."""
         await self._run(self.planner.plan_delete_all_dead_jobs())
 
     async def delete_scheduled_job(self, scheduled_for: int, job_id: str) -> None:
+        """Remove a scheduled job, and its unique key if it is a unique job."""
         await self._run(self.planner.plan_delete_scheduled_job(scheduled_for, job_id))
 
     async def delete_retry_job(self, retry_at: int, job_id: str) -> None:
+        """Delete one job waiting for a retry (:class:`JobNotFound` when it is not there)."""
         await self._run(self.planner.plan_delete_retry_job(retry_at, job_id))
 
     async def known_jobs(self) -> list[str]:
+        """The job names in the ``known_jobs`` set (every name ever enqueued or registered), sorted."""
         return await self._run(self.planner.plan_known_jobs())
 
     async def queued_jobs(self, job_name: str, page: int = 1) -> tuple[list[Job | UnreadableEntry], int]:
+        """One page of the jobs waiting in ``job_name``'s queue, oldest first, and the count."""
         return await self._run(self.planner.plan_queued_jobs(job_name, page))
 
     async def pause(self, job_name: str) -> None:
+        """Stop every pool (Go's or Python's) from starting jobs of ``job_name``."""
         await self._run(self.planner.plan_pause(job_name))
 
     async def unpause(self, job_name: str) -> None:
+        """Let pools start jobs of ``job_name`` again."""
         await self._run(self.planner.plan_unpause(job_name))
 
     async def is_paused(self, job_name: str) -> bool:
+        """True when ``job_name`` is paused."""
         return await self._run(self.planner.plan_is_paused(job_name))
 
     async def lock(self, job_name: str) -> JobLock:
+        """The concurrency-lock figures of ``job_name`` (lock count, per-pool ``lock_info``, max); a lock
+        below 0 is a problem (see :meth:`reset_lock`)."""
         return await self._run(self.planner.plan_lock(job_name))
 
     async def locks(self, job_names: Sequence[str] | None = None) -> list[JobLock]:
+        """Lock figures of ``job_names`` (default: every known job name, sorted)."""
         return await self._run(self.planner.plan_locks(job_names))
 
     async def reset_lock(self, job_name: str) -> JobLock:
+        """Repair a concurrency lock left too high by pools that died holding it: drop the
+        ``lock_info`` entries of pools that are gone (not in ``worker_pools`` or heartbeat
+        older than ``dead_after`` seconds) and set the lock to the sum of the live ones.
+        Go's reaper does the same per dead pool, but only every 10 minutes and only for
+        pools still in the set; this does it now. Returns the figures afterwards."""
         return await self._run(self.planner.plan_reset_lock(job_name))
 
     async def counts(self) -> JobCounts:
+        """How many jobs wait for a retry, are scheduled, and are dead."""
         return await self._run(self.planner.plan_counts())
 
     async def find_dead_jobs(self, where: DeadFilter | None = None) -> list[DeadJob]:
+        """Every readable dead job that ``where`` matches (default: all), by died-at."""
         return await self._run(self.planner.plan_find_dead_jobs(where))
 
     async def retry_dead_jobs_where(self, where: DeadFilter) -> FilterOutcome:
+        """Requeue the dead jobs ``where`` matches, one atomic script call per job; jobs of
+        names no pool registers stay dead (see :class:`FilterOutcome`)."""
         return await self._run(self.planner.plan_retry_dead_jobs_where(where))
 
     async def delete_dead_jobs_where(self, where: DeadFilter) -> FilterOutcome:
+        """Delete the dead jobs ``where`` matches, one atomic script call per job."""
         return await self._run(self.planner.plan_delete_dead_jobs_where(where))
 
     async def delete_unreadable(self, where: str, raw: bytes, job_name: str = "") -> None:
+        """Remove a member that cannot be read as a job (an :class:`UnreadableEntry` of a
+        page) by its exact bytes; ``where``: retry, scheduled, dead or queue (with ``job_name``)."""
         await self._run(self.planner.plan_delete_unreadable(where, raw, job_name))
 
     async def aclose(self) -> None:
         """Close the connection pool if this client made it (from a URL or a sync client)."""
         if self._owned:
             await self.redis.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

@@ -14,13 +14,13 @@ from typing import Any, TypeVar, overload
 
 from .._redis import RedisLike
 from ..enqueuer import Dialect, check_name_text
-from ..job import new_id
+from ..job import Job, new_id
 from ..keys import Keys
 from ..periodic import PeriodicEnqueuer, PeriodicJob
 from ..reaper import FIRST_REAP, REAP_PERIOD
 from .common import State, log
 from .engine import Engine
-from .runner import JobOptions, JobType, _Step, check_timeout, middleware_step
+from .runner import JobOptions, JobOutcome, JobType, _Step, check_timeout, middleware_step, outcome_of, run_chain
 
 __all__ = ["DEFAULT_FETCH_BATCH", "DEFAULT_SLEEP_BACKOFFS", "WorkerPool"]
 
@@ -34,16 +34,53 @@ STOP_MARGIN = 30.0
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def refuse_fake_redis(conn: object) -> None:
+    """fakeredis cannot run a pool (its connections cannot be cloned for the engine's own
+    event loop, blocking commands and Lua differ): refuse it at once instead of hanging."""
+    if type(conn).__module__.split(".")[0] == "fakeredis":
+        raise TypeError(
+            "WorkerPool does not run on fakeredis (the pool needs a real Redis server: its own connections, "
+            "blocking commands and Lua scripts). To unit-test handlers without Redis use "
+            "pool.run_job(name, args), which runs the handler through the middleware chain and returns its "
+            "outcome; for integration tests start a redis-server"
+        )
+
+
 class WorkerPool:
-    """A pool of ``concurrency`` workers for one namespace.
+    """A pool of ``concurrency`` workers for one namespace, side by side with Go pools.
 
-    ``context`` (optional) is called once per job; its result is passed as the first
-    argument to handlers and middleware that take one more parameter than ``(job)`` /
-    ``(job, next)``: the role of Go's context struct.
+    Register handlers with :meth:`job`, middleware with :meth:`middleware`, cron jobs with
+    :meth:`periodically_enqueue`; then run it from sync code (:meth:`start` / :meth:`stop`,
+    :meth:`serve`) or asyncio (``async with pool:``, :meth:`run`). :meth:`run_job` runs one
+    handler without Redis, for unit tests.
 
-    Beyond Go: ``job_timeout`` (seconds, None: none) is the default of
-    :attr:`JobOptions.timeout`; ``block_warning`` (seconds, 0: off) is how long an async
-    handler may keep the event loop busy before a warning (once per job name).
+    Options:
+
+    * ``redis`` -- a Redis URL, ``redis.Redis`` or ``redis.asyncio.Redis`` (its settings are
+      copied: the pool opens connections of its own). fakeredis is refused.
+    * ``namespace`` -- the gocraft/work namespace (Go's ``NewWorkerPool`` namespace).
+    * ``concurrency`` -- worker slots, jobs run at once (default 10).
+    * ``context`` -- called once per job; its result is passed as the first argument to
+      handlers and middleware that take one more parameter than ``(job)`` /
+      ``(job, next)``: the role of Go's context struct.
+    * ``sleep_backoffs`` -- idle sleeps in milliseconds after 1, 2, ... empty fetches in
+      a row (the last one repeats); Go's default ``(0, 10, 100, 1000, 5000)``.
+    * ``dialect`` -- ``"v0.5.1"`` (default, Go's release: a 5-field cron spec starts with
+      seconds) or ``"master"`` (upstream master: unique-by-key, minute-based cron).
+    * ``fetch_batch`` -- jobs moved into the in-progress list per fetch round trip, never
+      more than free slots (default 32; Go fetches one at a time).
+    * ``grace_period`` -- seconds :meth:`stop` lets running jobs finish (default 30);
+      unfinished jobs stay in the in-progress list for a reaper.
+    * ``reap_period`` -- seconds between dead-pool reaper runs (Go: 10 minutes), each
+      with a random jitter as Go's; ``first_reap`` -- seconds before the first run.
+    * ``use_known_jobs`` -- register the job names in ``known_jobs`` at start (as Go
+      does), so clients and web UIs list them.
+    * ``wake_on_enqueue`` -- an idle pool watches its queues and fetches as soon as a job
+      arrives instead of waiting out ``sleep_backoffs`` (beyond Go); ``watch_timeout`` --
+      seconds each watch blocks before it looks again.
+    * ``job_timeout`` -- default of :attr:`JobOptions.timeout` in seconds (None: none).
+    * ``block_warning`` -- seconds an async handler may keep the event loop busy before a
+      warning, once per job name (0: off).
     """
 
     def __init__(
@@ -65,6 +102,7 @@ class WorkerPool:
         job_timeout: float | None = None,
         block_warning: float = 1.0,
     ) -> None:
+        refuse_fake_redis(redis)
         backoffs = tuple(sleep_backoffs) if sleep_backoffs else DEFAULT_SLEEP_BACKOFFS
         if any((not isinstance(b, int)) or b < 0 for b in backoffs):
             raise ValueError("sleep_backoffs are non-negative milliseconds")
@@ -165,6 +203,41 @@ class WorkerPool:
         self._periodic.append(PeriodicEnqueuer.make(spec, name, self.dialect))
         return self
 
+    # -- testing handlers without Redis ---------------------------------------------------
+    def run_job(self, name: str, args: dict[str, Any] | None = None, *, fails: int = 0,
+                job: Job | None = None) -> JobOutcome:
+        """Run the handler registered for ``name`` once, through the middleware chain and the
+        ``context`` factory, as a worker would, without Redis; returns its
+        :class:`JobOutcome` (fate, ``err`` as stored, the retry delay). ``fails``: the
+        failures the job already has (to test the ``max_fails`` edge); ``job``: a ready
+        :class:`Job` instead of ``args``. Timeouts are not applied. From a running event
+        loop use :meth:`arun_job`."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.arun_job(name, args, fails=fails, job=job))
+        raise RuntimeError("run_job() was called from a running event loop: use 'await pool.arun_job(...)'")
+
+    async def arun_job(self, name: str, args: dict[str, Any] | None = None, *, fails: int = 0,
+                       job: Job | None = None) -> JobOutcome:
+        """The asyncio twin of :meth:`run_job` (async steps run on the current loop)."""
+        jt = self.job_types.get(name)
+        if jt is None:
+            raise KeyError(f"no handler registered for job {name!r}")
+        if job is None:
+            job = Job(name, new_id(), int(time.time()), dict(args) if args is not None else {}, fails=fails)
+            job.raw = job.encode()
+        loop = asyncio.get_running_loop()
+        from concurrent.futures import ThreadPoolExecutor
+        err: BaseException | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gowork-run-job") as executor:
+            try:
+                ctx = self.context_factory() if self.context_factory is not None else None
+                await run_chain(job, ctx, self._middleware, jt, loop, executor)
+            except Exception as exc:  # the handler's failure
+                err = exc
+        return outcome_of(jt, job, err)
+
     # -- sync front end -----------------------------------------------------------------
     def start(self) -> None:
         """Start in a background thread; returns once the pool is registered in Redis."""
@@ -244,6 +317,7 @@ class WorkerPool:
         await self._run(None)
 
     async def astart(self) -> None:
+        """Start on the running event loop; returns once the pool is registered in Redis."""
         ready = threading.Event()
         task = asyncio.get_running_loop().create_task(self._run(ready))
         self._task = task
@@ -269,6 +343,7 @@ class WorkerPool:
         self._task = None
 
     async def adrain(self) -> None:
+        """The asyncio twin of :meth:`drain` (without its timeout: use ``asyncio.wait_for``)."""
         st = self._st
         if st is None:
             return

@@ -37,8 +37,10 @@ __all__ = [
     "Backoff",
     "Fate",
     "JobOptions",
+    "JobOutcome",
     "JobTimeout",
     "JobType",
+    "PoolError",
     "default_backoff",
     "run_chain",
 ]
@@ -82,6 +84,7 @@ class JobOptions:
     timeout: float | None = None
 
     def validated(self) -> JobOptions:
+        """These options checked, with Go's defaults for zeros (raises TypeError/ValueError)."""
         prio = self.priority or 1  # Go treats 0 as "use the default"
         fails = self.max_fails or 4
         for name, value in (("priority", prio), ("max_fails", fails), ("max_concurrency", self.max_concurrency)):
@@ -253,10 +256,37 @@ def _raise_returned(res: object) -> None:
         raise TypeError("a sync handler returned an awaitable: declare it with 'async def'")
 
 
+class PoolError(Exception):
+    """A failure the pool itself gives a job (not its handler's): its ``err`` is the
+    message alone, as Go's pools write theirs (e.g. ``stray job: no handler``)."""
+
+
 def error_text(exc: BaseException) -> str:
-    """The text stored as the job's ``err`` (Go stores ``err.Error()``)."""
-    text = str(exc)
-    return text if text else type(exc).__name__
+    """The text stored as the job's ``err``: the exception's type and message, as
+    ``ZeroDivisionError: division by zero`` (Go stores ``err.Error()``, a bare string; a
+    Python message alone hides the type, and ``KeyError``'s repr adds quotes). The pool's
+    own failures (timeouts, stray jobs) keep their plain message."""
+    if isinstance(exc, (JobTimeout, PoolError)):
+        return str(exc)
+    name = type(exc).__name__
+    if isinstance(exc, KeyError) and len(exc.args) == 1:
+        text = str(exc.args[0])  # str(KeyError) is the repr of its key: quotes added
+    else:
+        text = str(exc)
+    return f"{name}: {text}" if text else name
+
+
+def log_failure(job: Job, err: BaseException, fate: int, delay: int = 0) -> None:
+    """Log a handler's failure with its traceback through ``gowork_compat.pool``: a
+    warning when the job is retried, an error when it goes dead (or is dropped)."""
+    tb = None if isinstance(err, (JobTimeout, PoolError)) else (type(err), err, err.__traceback__)
+    if fate == Fate.RETRY:
+        log.warning("job %s (%s) failed (try %d), retried in %d s: %s", job.id, job.name, job.fails, delay,
+                    error_text(err), exc_info=tb)
+    else:
+        what = "moved to the dead set" if fate == Fate.DEAD else "dropped (skip_dead)"
+        log.error("job %s (%s) failed (try %d), %s: %s", job.id, job.name, job.fails, what, error_text(err),
+                  exc_info=tb)
 
 
 class Fate:
@@ -278,6 +308,40 @@ def decide_fate(jt: JobType | None, job: Job) -> int:
 
 
 AsyncHandler = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What a worker would do with a job after one run (see ``WorkerPool.run_job``).
+
+    ``fate``: ``"done"`` (succeeded), ``"retry"`` (failed; retried in ``retry_in``
+    seconds), ``"dead"`` (failed; moved to the dead set) or ``"dropped"`` (failed with
+    ``skip_dead``); ``err``: the text a worker stores in the job's ``err`` ("" on success);
+    ``exception``: what the chain raised (None on success); ``job``: the job after the
+    run, with its ``fails``, ``last_err`` and ``failed_at`` updated as a worker would.
+    """
+
+    fate: str
+    err: str
+    retry_in: int | None
+    exception: BaseException | None
+    job: Job
+
+    @property
+    def ok(self) -> bool:
+        """True when the handler succeeded."""
+        return self.fate == "done"
+
+
+def outcome_of(jt: JobType, job: Job, err: BaseException | None) -> JobOutcome:
+    """The outcome a worker records for ``job`` after a run that raised ``err`` (or not)."""
+    if err is None:
+        return JobOutcome("done", "", None, None, job)
+    job.failed(error_text(err), int(time.time()))
+    fate = decide_fate(jt, job)
+    if fate == Fate.RETRY:
+        return JobOutcome("retry", job.last_err, jt.backoff_seconds(job), err, job)
+    return JobOutcome("dead" if fate == Fate.DEAD else "dropped", job.last_err, None, err, job)
 
 
 # --------------------------------------------------------------------------- the runner
@@ -412,7 +476,7 @@ class Runner:
     def launch(self, run: Running) -> None:
         jt = self.job_types.get(run.job.name)
         if jt is None:
-            self.finish(run, None, RuntimeError("stray job: no handler"))
+            self.finish(run, None, PoolError("stray job: no handler"))
             return
         timeout = self.timeouts.get(jt.name) if self.timeouts else None
         if starts_sync(self.middleware, jt):
@@ -519,9 +583,14 @@ def failure_ack(run: Running, jt: JobType | None, err: BaseException) -> Ack:
         except Exception:
             log.exception("backoff of job %s failed; using the default", job.name)
             delay = default_backoff(job)
-        return Ack(run.group, raw, fate, now + delay, job.encode())
+        member = job.encode()
+        log_failure(job, err, fate, delay)
+        return Ack(run.group, raw, fate, now + delay, member)
     if fate == Fate.DEAD:
-        return Ack(run.group, raw, fate, now, job.encode())
+        member = job.encode()
+        log_failure(job, err, fate)
+        return Ack(run.group, raw, fate, now, member)
+    log_failure(job, err, fate)
     return Ack(run.group, raw, Fate.DONE)
 
 
@@ -532,8 +601,9 @@ def unwritable_ack(run: Running, err: BaseException, problem: Exception) -> Ack:
     raw = job.raw or b""
     now = int(time.time())
     reason = f"{error_text(err)}; the job could not be written back ({describe(problem)})"
-    log.error("job %s (%s) failed and could not be written back (%s): moved to the dead set",
-              job.id, job.name, describe(problem))
+    log.error("job %s (%s) failed and could not be written back (%s): moved to the dead set: %s",
+              job.id, job.name, describe(problem), error_text(err),
+              exc_info=(type(err), err, err.__traceback__))
     try:
         dead = Job.decode(raw)
         dead.fails = max(job.fails, 1)

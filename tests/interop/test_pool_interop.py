@@ -118,11 +118,11 @@ def test_python_failure_is_retried_by_go(harness: Harness, redis_url: str, ns: s
     (member, score), = r.zrange(Keys(ns).retry, 0, -1, withscores=True)
     retried = json.loads(member)
     validate("job", retried)
-    assert retried["fails"] == 1 and retried["err"] == "python says no" and retried["id"] == job.id
+    assert retried["fails"] == 1 and retried["err"] == "ValueError: python says no" and retried["id"] == job.id
     assert score == retried["failed_at"] + 1
     with harness.start_worker({"concurrency": 2, "jobs": {"flaky": {"behavior": {"kind": "succeed"}}}}) as w:
         ev = w.wait_for(lambda e: e.get("event") == "job_start", timeout=15)
-        assert ev["id"] == job.id and ev["fails"] == 1 and ev["err"] == "python says no"
+        assert ev["id"] == job.id and ev["fails"] == 1 and ev["err"] == "ValueError: python says no"
         w.wait_for(lambda e: e.get("event") == "job_end")
     assert_clean(r, ns, "flaky")
 
@@ -163,7 +163,7 @@ def test_exhausted_python_job_is_dead_for_go_client_and_retried_from_go(
         assert dead["count"] == 1
         (d,) = dead["result"]
         assert d["id"] == job.id and d["name"] == "doomed" and d["args"] == {"k": [1, 2]}
-        assert d["fails"] == 1 and d["err"] == "boom <1>" and d["died_at"] == d["failed_at"] > 0
+        assert d["fails"] == 1 and d["err"] == "RuntimeError: boom <1>" and d["died_at"] == d["failed_at"] > 0
         validate("job", json.loads(r.zrange(Keys(ns).dead, 0, 0)[0]))
         res = harness.client("RetryDeadJob", died_at=d["died_at"], job_id=d["id"])
         assert not res.get("error")

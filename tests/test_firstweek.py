@@ -1,0 +1,151 @@
+"""A Python user's first week (issue 11): visible failures, handlers tested without Redis,
+context managers, enqueuers across event loops, top-level exports."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+from typing import Any
+
+import pytest
+import redis
+
+import gowork_compat
+from gowork_compat import AsyncClient, AsyncEnqueuer, Client, Enqueuer, Job, WorkerPool
+from gowork_compat.keys import Keys
+from gowork_compat.pool.runner import error_text
+
+
+def test_err_holds_the_exception_type_and_message() -> None:
+    assert error_text(ZeroDivisionError("division by zero")) == "ZeroDivisionError: division by zero"
+    assert error_text(KeyError("column 'sku' missing")) == "KeyError: column 'sku' missing"
+    assert error_text(ValueError()) == "ValueError"
+    assert error_text(gowork_compat.JobTimeout(2)) == "timeout after 2 s"
+
+
+def test_every_failure_is_logged_with_its_traceback(redis_url: str, ns: str, r: redis.Redis,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    def divide(job: Job) -> None:
+        job.arg_int("n") // 0
+
+    pool = WorkerPool(redis_url, ns, 2)
+    pool.job("retry_me", divide, max_fails=3, backoff=lambda j: 1000)
+    pool.job("dead_me", divide, max_fails=1)
+    with Enqueuer(redis_url, ns) as enq:
+        enq.enqueue("retry_me", {"n": 1})
+        enq.enqueue("dead_me", {"n": 1})
+    caplog.set_level(logging.WARNING, logger="gowork_compat")
+    pool.start()
+    try:
+        pool.drain()
+    finally:
+        pool.stop()
+    failures = [rec for rec in caplog.records if rec.name.startswith("gowork_compat") and "failed" in rec.message]
+    by_name = {("retry" if "retry_me" in rec.message else "dead"): rec for rec in failures}
+    assert by_name["retry"].levelno == logging.WARNING and "retried in 1000 s" in by_name["retry"].message
+    assert by_name["dead"].levelno == logging.ERROR and "dead set" in by_name["dead"].message
+    for rec in by_name.values():
+        assert rec.exc_info is not None and rec.exc_info[0] is ZeroDivisionError
+        assert "ZeroDivisionError: integer division or modulo by zero" in rec.message
+    (dead_raw,) = r.zrange(Keys(ns).dead, 0, -1)
+    assert json.loads(dead_raw)["err"] == "ZeroDivisionError: integer division or modulo by zero"
+
+
+# -- handlers tested without Redis ------------------------------------------------------
+
+def test_run_job_runs_the_chain_and_returns_the_outcome() -> None:
+    seen: list[str] = []
+    pool = WorkerPool("redis://127.0.0.1:1/0", "unit", 1, context=lambda: {"user": "ctx"})
+
+    @pool.middleware
+    def mw(job: Job, nxt: Any) -> None:
+        seen.append("mw")
+        nxt()
+
+    @pool.job("resize", max_fails=2, backoff=lambda j: 42)
+    def resize(ctx: dict[str, str], job: Job) -> None:
+        seen.append(ctx["user"])
+        w = job.arg_int("w")
+        if err := job.arg_error():
+            raise err
+        seen.append(str(w))
+
+    ok = pool.run_job("resize", {"w": 10})
+    assert ok.ok and ok.fate == "done" and ok.err == "" and ok.retry_in is None and seen == ["mw", "ctx", "10"]
+    bad = pool.run_job("resize", {})
+    assert bad.fate == "retry" and bad.retry_in == 42 and bad.err.startswith("JobArgError: ")
+    assert isinstance(bad.exception, gowork_compat.JobArgError) and bad.job.fails == 1
+    last = pool.run_job("resize", {}, fails=1)
+    assert last.fate == "dead" and last.retry_in is None and last.job.fails == 2
+    with pytest.raises(KeyError, match="no handler registered for job 'nope'"):
+        pool.run_job("nope")
+
+
+def test_arun_job_from_a_running_loop() -> None:
+    pool = WorkerPool("redis://127.0.0.1:1/0", "unit", 1)
+
+    @pool.job("boom", skip_dead=True, max_fails=1)
+    async def boom(job: Job) -> None:
+        raise RuntimeError("no")
+
+    async def main() -> None:
+        with pytest.raises(RuntimeError, match=r"use .await pool\.arun_job"):
+            pool.run_job("boom")
+        out = await pool.arun_job("boom")
+        assert out.fate == "dropped" and out.err == "RuntimeError: no"
+
+    asyncio.run(main())
+
+
+def test_fakeredis_is_refused_with_a_clear_error() -> None:
+    fake_cls = type("FakeRedis", (redis.Redis,), {"__module__": "fakeredis._server"})
+    with pytest.raises(TypeError, match=r"does not run on fakeredis.*pool\.run_job"):
+        WorkerPool(fake_cls(), "unit", 1)
+
+
+# -- API surface ------------------------------------------------------------------------
+
+def test_exceptions_and_clients_are_exported_at_the_top_level() -> None:
+    for name in ("Client", "AsyncClient", "JobNotFound", "JobArgError", "JobTimeout", "CronSpecError",
+                 "InvalidArgsError", "GoJSONError", "UnretryableJob", "JobOutcome"):
+        assert name in gowork_compat.__all__ and hasattr(gowork_compat, name), name
+
+
+@pytest.mark.parametrize("cls", [Client, AsyncClient, Enqueuer, AsyncEnqueuer, WorkerPool, Job,
+                                 gowork_compat.JobOptions])
+def test_every_public_method_has_a_docstring(cls: type) -> None:
+    assert cls.__doc__
+    missing = [n for n, f in inspect.getmembers(cls) if not n.startswith("_") and inspect.isfunction(f)
+               and not f.__doc__]
+    assert missing == []
+
+
+def test_worker_pool_documents_every_constructor_option() -> None:
+    doc = WorkerPool.__doc__ or ""
+    for name in list(inspect.signature(WorkerPool.__init__).parameters)[1:]:
+        assert f"``{name}``" in doc, name
+
+
+def test_clients_and_enqueuers_are_context_managers(redis_url: str, ns: str) -> None:
+    with Client(redis_url, ns) as c:
+        assert c.known_jobs() == []
+    with Enqueuer(redis_url, ns) as e:
+        e.enqueue("cm", {})
+
+    async def main() -> None:
+        async with AsyncEnqueuer(redis_url, ns) as ae:
+            await ae.enqueue("cm", {})
+        async with AsyncClient(redis_url, ns) as ac:
+            assert [q.job_name for q in await ac.queues()] == ["cm"]
+
+    asyncio.run(main())
+
+
+def test_an_async_enqueuer_works_across_event_loops(redis_url: str, ns: str, r: redis.Redis) -> None:
+    enq = AsyncEnqueuer(redis_url, ns)
+    asyncio.run(enq.enqueue("twice", {"n": 1}))
+    asyncio.run(enq.enqueue("twice", {"n": 2}))
+    asyncio.run(enq.aclose())
+    assert r.llen(Keys(ns).jobs("twice")) == 2

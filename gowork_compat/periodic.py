@@ -6,13 +6,15 @@ each fire time yields exactly one job.
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 import redis.asyncio as aredis
 
 from ._redis import Call, aexecute
-from .cron import Schedule, go_local_zone, parse
+from .cron import Schedule, _go_fields, go_local_zone, parse
 from .job import Job
 from .keys import Keys
 
@@ -50,7 +52,11 @@ class PeriodicEnqueuer:
 
     @staticmethod
     def make(spec: str, name: str, dialect: str) -> PeriodicJob:
-        return PeriodicJob(spec, name, parse(spec, dialect))  # type: ignore[arg-type]
+        """A periodic job of cron ``spec`` (parsed as ``dialect`` parses it) for job ``name``."""
+        pj = PeriodicJob(spec, name, parse(spec, dialect))  # type: ignore[arg-type]
+        if dialect == "v0.5.1":
+            warn_five_fields(spec)
+        return pj
 
     def should_enqueue(self, last: int | None, now: int) -> bool:
         # Go compares with now minus 2 *seconds* (it meant two minutes); keep its behaviour
@@ -84,3 +90,28 @@ class PeriodicEnqueuer:
                 t = pj.schedule.next(t)
         calls.append(Call("SET", self.keys.last_periodic_enqueue, now))
         return calls
+
+
+log = logging.getLogger("gowork_compat.periodic")
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+_FIELD_NAMES = ("second", "minute", "hour", "day-of-month", "month")
+
+
+def warn_five_fields(spec: str) -> bool:
+    """Warn (once per spec and process) that a 5-field spec in the v0.5.1 dialect starts
+    with seconds (robfig/cron v1: ``"*/5 * * * *"`` fires every 5 seconds), and how to
+    write the minute-based one. Go's meaning is kept. True when it warned."""
+    fields = _go_fields(spec)
+    if len(fields) != 5 or spec.startswith("@"):
+        return False
+    with _warned_lock:
+        if spec in _warned:
+            return False
+        _warned.add(spec)
+    meaning = " ".join(f"{n}={f}" for n, f in zip(_FIELD_NAMES, fields))
+    log.warning(
+        "cron spec %r has 5 fields: gocraft/work v0.5.1 (robfig/cron v1) reads them as second minute hour "
+        "day-of-month month (%s, any weekday), not as the usual minute-based cron; for the minute-based "
+        "meaning write the 6-field spec %r (seconds first)", spec, meaning, "0 " + " ".join(fields))
+    return True

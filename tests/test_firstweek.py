@@ -7,6 +7,9 @@ import asyncio
 import inspect
 import json
 import logging
+import sys
+import types
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -149,3 +152,72 @@ def test_an_async_enqueuer_works_across_event_loops(redis_url: str, ns: str, r: 
     asyncio.run(enq.enqueue("twice", {"n": 2}))
     asyncio.run(enq.aclose())
     assert r.llen(Keys(ns).jobs("twice")) == 2
+
+
+# -- safe defaults ----------------------------------------------------------------------
+
+def test_a_five_field_cron_spec_warns_once_with_its_meaning(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="gowork_compat")
+    pool = WorkerPool("redis://127.0.0.1:1/0", "unit-cron", 1)
+    pool.periodically_enqueue("*/7 * * * *", "a").periodically_enqueue("*/7 * * * *", "b")
+    pool.periodically_enqueue("0 */7 * * * *", "c")
+    WorkerPool("redis://127.0.0.1:1/0", "unit-cron", 1, dialect="master").periodically_enqueue("*/9 * * * *", "d")
+    warned = [rec.message for rec in caplog.records if "cron spec" in rec.message]
+    assert len(warned) == 1
+    assert "'*/7 * * * *' has 5 fields" in warned[0] and "second=*/7 minute=*" in warned[0]
+    assert "'0 */7 * * * *'" in warned[0]
+
+
+def test_the_readme_worker_example_fails_a_job_with_bad_args() -> None:
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Run jobs in Python"):]
+    code = section[section.index("```python") + len("```python"):]
+    code = code[:code.index("```")]
+    code = "\n".join(line for line in code.splitlines() if not line.startswith("pool.serve("))
+    scope: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), scope)  # builds the pool; nothing connects to Redis
+    pool: WorkerPool = scope["pool"]
+    assert pool.run_job("resize", {"w": 100}).ok
+    bad = pool.run_job("resize", {"w": "wide"})
+    assert bad.fate == "retry" and bad.err.startswith("JobArgError: ")
+    assert pool.run_job("resize", {}).fate == "retry"
+
+
+def test_the_readme_sentry_recipe_reports_and_still_fails_the_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start = text.index("```python\nimport sentry_sdk")
+    recipe = text[start + len("```python"):text.index("```", start + 10)]
+    captured: list[tuple[BaseException, dict[str, Any]]] = []
+
+    class Scope:
+        def __init__(self) -> None:
+            self.data: dict[str, Any] = {}
+
+        def __enter__(self) -> Scope:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def set_tag(self, key: str, value: str) -> None:
+            self.data[key] = value
+
+        def set_context(self, key: str, value: dict[str, Any]) -> None:
+            self.data[key + ":context"] = value
+
+    scope = Scope()
+    sdk = types.ModuleType("sentry_sdk")
+    sdk.new_scope = lambda: scope  # type: ignore[attr-defined]
+    sdk.capture_exception = lambda exc: captured.append((exc, dict(scope.data)))  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "sentry_sdk", sdk)
+    pool = WorkerPool("redis://127.0.0.1:1/0", "unit-sentry", 1)
+
+    @pool.job("div")
+    async def div(job: Job) -> None:
+        1 / job.arg_int("n")
+
+    exec(compile(recipe, "README.md", "exec"), {"pool": pool, "Job": Job})
+    out = pool.run_job("div", {"n": 0})
+    assert out.fate == "retry" and out.err == "ZeroDivisionError: division by zero"
+    (exc, data), = captured
+    assert isinstance(exc, ZeroDivisionError) and data["job"] == "div" and data["job:context"]["args"] == {"n": 0}

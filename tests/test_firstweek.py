@@ -221,3 +221,21 @@ def test_the_readme_sentry_recipe_reports_and_still_fails_the_job(monkeypatch: p
     assert out.fate == "retry" and out.err == "ZeroDivisionError: division by zero"
     (exc, data), = captured
     assert isinstance(exc, ZeroDivisionError) and data["job"] == "div" and data["job:context"]["args"] == {"n": 0}
+
+
+def test_on_started_runs_before_the_first_job(redis_url: str, ns: str) -> None:
+    # Before the fix, on_started ran when astart's 5 ms poll noticed the start: often after
+    # a waiting job had already run. Several rounds make that race show.
+    for round_ in range(8):
+        order: list[str] = []
+        pool = WorkerPool(redis_url, f"{ns}-{round_}", 2)
+
+        @pool.job("first")
+        async def first(job: Job, pool: WorkerPool = pool, order: list[str] = order) -> None:
+            order.append("ran")
+            await pool.astop(grace_period=0)
+
+        with Enqueuer(redis_url, f"{ns}-{round_}") as enq:
+            enq.enqueue("first", {})
+        asyncio.run(pool.aserve((), on_started=lambda order=order: order.append("started")))  # type: ignore[misc]
+        assert order == ["started", "ran"], round_

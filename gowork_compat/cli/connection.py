@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 import redis
 from redis import exceptions as rex
@@ -62,6 +62,23 @@ def check_url(url: str) -> None:
     scheme = urlsplit(url).scheme
     if scheme not in ("redis", "rediss", "unix"):
         raise _usage_error(f"unsupported Redis URL {redact(url)!r}: use redis://, rediss:// (TLS) or unix://")
+    check_db(url)
+
+
+def check_db(url: str) -> None:
+    """A database number in the path (``redis://host/2``) or ``?db=`` must be a number:
+    redis-py silently uses db 0 for ``redis://host/abc``."""
+    parts = urlsplit(url)
+    texts: list[tuple[str, str]] = []
+    if parts.scheme in ("redis", "rediss"):
+        path = unquote(parts.path).strip("/")
+        if path:
+            texts.append(("path", path))
+    texts += [("db=", v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k == "db"]
+    for where, text in texts:
+        if not text.isascii() or not text.isdigit():
+            raise _usage_error(f"bad Redis URL {redact(url)!r}: the database ({where} {text!r}) must be a number "
+                               "such as 0")
 
 
 def connect(url: str) -> redis.Redis:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-__all__ = ["EXIT_DUPLICATE", "EXIT_RUNTIME", "EXIT_USAGE", "PROG", "CLIError"]
+__all__ = ["EXIT_ADDRESS_IN_USE", "EXIT_DUPLICATE", "EXIT_RUNTIME", "EXIT_USAGE", "PROG", "CLIError"]
 
 PROG = "gowork"
 
 EXIT_RUNTIME = 1
 EXIT_USAGE = 2
 EXIT_DUPLICATE = 3
+#: ``gowork webui`` cannot listen on its address (port taken, or not allowed)
+EXIT_ADDRESS_IN_USE = 4
 
 
 class CLIError(Exception):

@@ -17,11 +17,11 @@ from typing import Any
 from redis import exceptions as rex
 
 from ..pool import WorkerPool
-from .connection import _Ctx, redact
+from .connection import _Ctx, check_url, redact
 from .errors import EXIT_RUNTIME, PROG, CLIError, _usage_error
 from .render import _say
 
-__all__ = ["cmd_worker", "load_pool"]
+__all__ = ["cmd_worker", "configure_logging", "load_pool"]
 
 
 def load_pool(target: str, app_dir: str = ".") -> WorkerPool:
@@ -90,8 +90,26 @@ async def _serve_pool(pool: WorkerPool) -> None:
     _say(f"{PROG}: worker pool {pool.pool_id} stopped")
 
 
+#: the library's loggers (``gowork_compat.pool``, ``gowork_compat.periodic``, ...)
+LIBRARY_LOGGER = "gowork_compat"
+
+
+def configure_logging(level: str, all_level: str | None = None) -> None:
+    """``--log-level`` sets the library's loggers only; every other logger (asyncio's,
+    redis-py's, the application's) logs at ``--log-level-all`` (default info), so debug
+    lines of asyncio and redis-py stay out unless asked for. One stderr handler on the root."""
+    logging.basicConfig(level=(all_level or "info").upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    lib = logging.getLevelName(level.upper())
+    if all_level is not None:
+        lib = min(lib, logging.getLevelName(all_level.upper()))
+    logging.getLogger(LIBRARY_LOGGER).setLevel(lib)
+
+
 def cmd_worker(ctx: _Ctx) -> int:
     a = ctx.args
+    if ctx.url_given:
+        check_url(ctx.url)
     if a.concurrency is not None and a.concurrency < 1:
         raise _usage_error(f"--concurrency must be at least 1, got {a.concurrency}")
     if ctx.url_given:
@@ -107,7 +125,6 @@ def cmd_worker(ctx: _Ctx) -> int:
         pool.concurrency = a.concurrency
     if a.grace_period is not None:
         pool.grace_period = a.grace_period
-    logging.basicConfig(level=a.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(a.log_level, a.log_level_all)
     asyncio.run(_serve_pool(pool))
     return 0

@@ -15,6 +15,7 @@ from .commands import (
     cmd_enqueue,
     cmd_inspect,
     cmd_pause,
+    cmd_reset_lock,
     cmd_unpause,
     cmd_webui,
 )
@@ -68,6 +69,11 @@ def _page_number(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _big_ints_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-big-ints", action="store_true",
+                   help="write integers beyond ±2**53 anyway (a Go worker reads them as float64, changed)")
+
+
 def _dead_filter_options(d: argparse.ArgumentParser) -> None:
     d.add_argument("--job-name", metavar="NAME", help="only dead jobs of this job name")
     d.add_argument("--error", metavar="TEXT", help="only dead jobs whose last error contains TEXT")
@@ -87,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
   gowork dead retry --error 'unknown job when requeueing'
   gowork webui
 
-exit status: 0 ok, 1 runtime or Redis error, 2 bad usage or input, 3 unique job not enqueued.
+exit status: 0 ok, 1 runtime or Redis error, 2 bad usage or input, 3 unique job not enqueued,
+4 the web UI cannot listen on its address (port taken).
 Run 'gowork COMMAND --help' for the options of a command.""",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__} (gowork-compat)")
@@ -113,15 +120,20 @@ Run 'gowork COMMAND --help' for the options of a command.""",
     p.add_argument("--grace-period", type=float, metavar="SECONDS",
                    help="on stop, wait this long for running jobs (default: the pool's, 30 s)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
-                   help="logging level of the library's messages (default: info)")
+                   help="logging level of the library's loggers, gowork_compat.* (default: info)")
+    p.add_argument("--log-level-all", default=None, choices=["debug", "info", "warning", "error"],
+                   help="logging level of every logger: your code's, asyncio's, redis-py's... (default: info; "
+                        "--log-level still sets the library's)")
     _global_options(p, suppress=True)
     p.set_defaults(func=cmd_worker)
 
     # enqueue
     p = _sub(subs, "enqueue", "enqueue one job",
-             "Enqueue one job, as Go's Enqueuer would, and print it as JSON.\n\n"
+             "Enqueue one job, as Go's Enqueuer would, and print it as stored: Go's JSON bytes (a\n"
+             "scheduled job's run_at first).\n\n"
              "With --unique (or --unique-key) a job is not enqueued while one of the same name and args\n"
-             "(or key) waits: then 'duplicate: not enqueued' goes to stderr and the exit status is 3.",
+             "(or key) waits: then 'duplicate: not enqueued' goes to stderr and the exit status is 3.\n"
+             "With --dialect master, a --unique-key duplicate replaces the waiting job's args (it says so).",
              """  gowork enqueue send_email --args '{"to": "ada@example.com", "n": 1}'
   gowork enqueue report --in 300
   gowork enqueue sync_crm --args '{"account": 42}' --unique
@@ -135,18 +147,24 @@ Run 'gowork COMMAND --help' for the options of a command.""",
                    help="unique on this JSON object instead of the args (upstream master's EnqueueUniqueByKey)")
     p.add_argument("--dialect", choices=["v0.5.1", "master"], default="v0.5.1",
                    help="which gocraft/work release the job bytes follow (default: v0.5.1)")
+    _big_ints_option(p)
     _global_options(p, suppress=True)
     p.set_defaults(func=cmd_enqueue)
 
     # bulk
-    p = _sub(subs, "bulk", "enqueue many jobs from a JSON-lines file",
+    p = _sub(subs, "bulk", "enqueue many jobs from a JSON-lines file or stdin",
              "Enqueue the jobs of FILE (or stdin for '-'): one JSON object per line,\n"
-             '{"name": "...", "args": {...}}; blank lines are skipped. Every line is checked first:\n'
-             "if any is bad, the bad lines are listed with their numbers and nothing is enqueued\n"
-             "(exit status 2). Then the jobs go out in chunks, one round trip each.",
+             '{"name": "...", "args": {...}}, optionally with "in": SECONDS (scheduled), "unique": true\n'
+             'and "unique_key": {...} (as enqueue\'s --in, --unique, --unique-key); blank lines are\n'
+             "skipped. The jobs go out in chunks, one round trip each.\n\n"
+             "FILE: every line is checked first; if any is bad, the bad lines are listed with their\n"
+             "numbers and nothing is enqueued (exit status 2).\n"
+             "stdin: read as it arrives; a chunk goes out when full or when the input pauses. A bad\n"
+             "line stops it (exit status 2): the jobs of the lines before it are enqueued, none after.",
              """  gowork bulk jobs.jsonl
   generate_jobs | gowork bulk - --progress
-  printf '{"name":"resize","args":{"id":1}}\\n' | gowork bulk -""")
+  printf '{"name":"resize","args":{"id":1}}\\n' | gowork bulk -
+  printf '{"name":"report","in":300,"unique":true}\\n' | gowork bulk -""")
     p.add_argument("file", metavar="FILE", help="a JSON-lines file, or - for stdin")
     p.add_argument("--chunk-size", type=int, default=BULK_CHUNK, metavar="N",
                    help=f"jobs per round trip (default: {BULK_CHUNK})")
@@ -156,6 +174,7 @@ Run 'gowork COMMAND --help' for the options of a command.""",
     prog.add_argument("--no-progress", dest="progress", action="store_false", help="never show progress")
     p.add_argument("--dialect", choices=["v0.5.1", "master"], default="v0.5.1",
                    help="which gocraft/work release the job bytes follow (default: v0.5.1)")
+    _big_ints_option(p)
     _global_options(p, suppress=True)
     p.set_defaults(func=cmd_bulk)
 
@@ -227,9 +246,22 @@ Run 'gowork COMMAND --help' for the options of a command.""",
         _global_options(p, suppress=True)
         p.set_defaults(func=cmd_pause if name == "pause" else cmd_unpause)
 
+    # reset-lock
+    p = _sub(subs, "reset-lock", "repair the concurrency lock of job names (e.g. below 0)",
+             "Recompute the concurrency lock of each NAME from the lock_info entries of live pools\n"
+             "(entries of pools that are gone are removed). A lock left below 0 (after a Redis restart;\n"
+             "Go's accounting does the same) lets more jobs run than max_concurrency allows, one left too\n"
+             "high fewer; 'gowork inspect' marks a lock below 0 as a problem.",
+             """  gowork reset-lock send_email
+  gowork reset-lock send_email resize""")
+    p.add_argument("names", nargs="+", metavar="NAME", help="the job name(s)")
+    _global_options(p, suppress=True)
+    p.set_defaults(func=cmd_reset_lock)
+
     # webui
     p = _sub(subs, "webui", "serve the web UI and workwebui's JSON API",
              "Serve the web UI and upstream workwebui's JSON API for the namespace.\n"
+             "Exit status 4 when it cannot listen on --host:--port (e.g. the port is taken).\n"
              "Binds 127.0.0.1 unless --host says otherwise; warns when exposed without basic auth.\n"
              "Answers only requests that name it by localhost, an IP address, --host or --allowed-host.",
              """  gowork webui

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
+from .. import gojson
 from ..client import PAGE_SIZE, Client, DeadJob, RetryJob, ScheduledJob, UnreadableEntry
 from ..job import Job
 from .errors import PROG
@@ -86,23 +87,40 @@ def _age(t: int, now: int) -> str:
 
 
 def _args_text(job: Job) -> str:
-    return "null" if job.args is None else _dumps(job.args)
+    """A job's args as Go's encoding/json writes them (the bytes a queue holds, and what
+    busy workers show), in every view."""
+    if job.args is None:
+        return "null"
+    try:
+        return gojson.dumps(job.args).decode("utf-8")
+    except (gojson.GoJSONError, TypeError, ValueError):
+        return _dumps(job.args)
 
 
 class Progress:
-    """A one-line progress bar on a stream (plain text and ``\\r``)."""
+    """A one-line progress bar on a stream (plain text and ``\\r``); with ``total`` None
+    (input still arriving) a running count."""
 
-    def __init__(self, total: int, stream: IO[str], enabled: bool) -> None:
+    def __init__(self, total: int | None, stream: IO[str], enabled: bool) -> None:
         self.total = total
         self.stream = stream
-        self.enabled = enabled and total > 0
+        self.enabled = enabled and (total is None or total > 0)
         self.last = 0.0
         self.shown = False
+        self.done = 0
 
     def update(self, done: int) -> None:
         if not self.enabled:
             return
         now = time.monotonic()
+        self.done = done
+        if self.total is None:
+            if now - self.last >= 0.1 or not self.shown:
+                self.last = now
+                self.stream.write(f"\r{done} jobs sent")
+                self.stream.flush()
+                self.shown = True
+            return
         if done < self.total and now - self.last < 0.1:
             return
         self.last = now
@@ -115,6 +133,8 @@ class Progress:
 
     def close(self) -> None:
         if self.shown:
+            if self.total is None:
+                self.stream.write(f"\r{self.done} jobs sent")
             self.stream.write("\n")
             self.stream.flush()
             self.shown = False
@@ -168,6 +188,13 @@ def _unreadable_row(item: UnreadableEntry, wide: bool, errors: bool) -> list[Any
     return row
 
 
+def _lock_cell(lock: int) -> str:
+    """The RUNNING cell: the lock count, marked when it is below 0 (a problem)."""
+    if lock < 0:
+        return f"{lock} !!"
+    return str(lock) if lock else ""
+
+
 def _inspect_text(client: Client, view: str, page: int, wide: bool) -> str:
     now = int(time.time())
     sections: list[str] = []
@@ -175,9 +202,14 @@ def _inspect_text(client: Client, view: str, page: int, wide: bool) -> str:
         queues = client.queues()
         paused = {lk.job_name: lk for lk in client.locks([q.job_name for q in queues])} if queues else {}
         rows = [[q.job_name, q.count, f"{q.latency}s", "yes" if paused[q.job_name].paused else "",
-                 paused[q.job_name].lock or ""] for q in queues]
-        sections.append("Queues:\n" + table(["JOB NAME", "WAITING", "LATENCY", "PAUSED", "RUNNING"], rows,
-                                            right=(1, 2, 4)))
+                 _lock_cell(paused[q.job_name].lock)] for q in queues]
+        text = "Queues:\n" + table(["JOB NAME", "WAITING", "LATENCY", "PAUSED", "RUNNING"], rows, right=(1, 2, 4))
+        negative = [lk for lk in paused.values() if lk.lock < 0]
+        for lk in negative:
+            text += (f"\n!! problem: the lock count of {lk.job_name} is {lk.lock}, below 0 (left by a Redis restart "
+                     "or a lost acknowledgement; Go's accounting does the same): its max_concurrency cap lets "
+                     f"{-lk.lock} more jobs run at once; fix it with 'gowork reset-lock {lk.job_name}'")
+        sections.append(text)
     if view in ("pools", "all"):
         beats = client.worker_pool_heartbeats()
         rows = [[hb.worker_pool_id, hb.host, hb.pid, hb.concurrency, _age(hb.started_at, now),

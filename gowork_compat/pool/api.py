@@ -137,6 +137,7 @@ class WorkerPool:
         self._task: asyncio.Task[None] | None = None
         self._st: State | None = None
         self._startup_error: BaseException | None = None
+        self._on_ready: Callable[[], None] | None = None
 
     # -- settings -------------------------------------------------------------------------
     @property
@@ -360,7 +361,8 @@ class WorkerPool:
         The first signal stops fetching and gives running jobs the grace period; a second
         one ends the grace period at once (async handlers are cancelled; unfinished jobs
         stay in the in-progress list for a reaper). ``on_started()`` runs once the pool is
-        registered; ``on_signal(name, count)`` after the stop was requested (its errors
+        registered, before its first fetch (its errors are logged);
+        ``on_signal(name, count)`` after the stop was requested (its errors
         are logged, never in the way of stopping). A failure of the engine is raised."""
         loop = asyncio.get_running_loop()
         count = 0
@@ -383,14 +385,14 @@ class WorkerPool:
             for sig in signals:
                 loop.add_signal_handler(sig, received, sig)
                 installed.append(sig)
+            self._on_ready = on_started  # called before the first fetch
             await self.astart()
-            if on_started is not None:
-                on_started()
             task = self._task
             if task is not None:
                 await task
                 self._task = None
         finally:
+            self._on_ready = None
             for sig in installed:
                 loop.remove_signal_handler(sig)
 
@@ -431,6 +433,12 @@ class WorkerPool:
             raise
         if ready is not None:
             ready.set()
+        on_ready, self._on_ready = self._on_ready, None
+        if on_ready is not None:  # registered, nothing fetched yet
+            try:
+                on_ready()
+            except Exception:
+                log.exception("on_started failed")
         try:
             await engine.main()
         finally:

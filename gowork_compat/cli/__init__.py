@@ -8,7 +8,8 @@ gocraft/work namespace shared with Go.
 The connection comes from ``--redis`` (or ``REDIS_URL``), the namespace from
 ``--namespace``/``-n`` (or ``GOWORK_NAMESPACE``). Errors are one line on stderr,
 ``gowork: error: ...``; exit status 2 for bad usage or input, 1 for runtime and Redis
-problems, 3 for a unique job refused as a duplicate. ``--debug`` shows tracebacks.
+problems, 3 for a unique job refused as a duplicate, 4 when ``gowork webui`` cannot listen
+on its address (port taken). ``--debug`` shows tracebacks.
 
 The package by concept: :mod:`.parser` (arguments and help), :mod:`.connection` (Redis
 URL, namespace, redaction), :mod:`.render` (tables, progress, the inspect views),
@@ -40,7 +41,7 @@ from .commands import (
     parse_bulk_line,
 )
 from .connection import DEFAULT_REDIS_URL, _context, _Ctx, _redis_problem, check_url, connect, redact
-from .errors import EXIT_DUPLICATE, EXIT_RUNTIME, EXIT_USAGE, PROG, CLIError
+from .errors import EXIT_ADDRESS_IN_USE, EXIT_DUPLICATE, EXIT_RUNTIME, EXIT_USAGE, PROG, CLIError
 from .hosting import cmd_worker, load_pool
 from .parser import build_parser
 from .render import CELL_WIDTH, Progress, _note, table
@@ -49,6 +50,7 @@ __all__ = [
     "BULK_CHUNK",
     "CELL_WIDTH",
     "DEFAULT_REDIS_URL",
+    "EXIT_ADDRESS_IN_USE",
     "EXIT_DUPLICATE",
     "EXIT_RUNTIME",
     "EXIT_USAGE",

@@ -195,7 +195,7 @@ def parse_bulk_item(raw: bytes, allow_big_ints: bool = False) -> BulkItem:
 
 def parse_bulk_line(raw: bytes) -> tuple[str, dict[str, Any] | None]:
     """One line of a bulk file as (name, args); ValueError saying what is wrong (see
-    :func:`parse_bulk_item` for the whole line)."""
+    ``parse_bulk_item`` for the whole line)."""
     item = parse_bulk_item(raw)
     return item.name, item.args
 
@@ -401,7 +401,7 @@ def cmd_inspect(ctx: _Ctx) -> int:
 # -- dead ----------------------------------------------------------------------------------
 def find_dead(r: redis.Redis, namespace: str, job_id: str) -> list[int]:
     """The died-at scores of the dead jobs whose id is ``job_id`` (kept for callers of the
-    old module; the search is :meth:`Client.find_dead_jobs`)."""
+    old module; the search is :meth:`~gowork_compat.Client.find_dead_jobs`)."""
     client = Client(r, namespace)
     return sorted({d.died_at for d in client.find_dead_jobs(DeadFilter(job_id=job_id))})
 
@@ -540,7 +540,7 @@ def cmd_unpause(ctx: _Ctx) -> int:
 # -- reset-lock ------------------------------------------------------------------------------
 def cmd_reset_lock(ctx: _Ctx) -> int:
     """Recompute the concurrency lock of job names from the live pools' entries
-    (:meth:`Client.reset_lock`): the repair for a lock left below 0 or too high."""
+    (:meth:`~gowork_compat.Client.reset_lock`): the repair for a lock left below 0 or too high."""
     names: list[str] = ctx.args.names
     if any(not n for n in names):
         raise _usage_error("the job name must not be empty")

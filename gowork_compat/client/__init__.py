@@ -1,7 +1,7 @@
 """Inspect and manage a gocraft/work namespace: the views and actions of Go's
 ``work.Client`` (what its web UI shows and does), plus a few more.
 
-:class:`Client` (sync) and :class:`AsyncClient` (asyncio) are thin front ends over one
+:class:`~gowork_compat.Client` (sync) and :class:`~gowork_compat.AsyncClient` (asyncio) are thin front ends over one
 sans-I/O core: every operation is a *plan*, a generator that yields batches of Redis
 commands (:class:`~gowork_compat._redis.Call`), receives their replies and finally returns
 the result. The front ends only carry the batches to Redis, so both behave identically.
@@ -22,8 +22,8 @@ Go parity (gocraft/work v0.5.1):
 * pages hold 20 jobs, ordered by score; pages below 1 are page 1. Beyond Go, a member
   that cannot be read (bad JSON, a non-integer score) is an :class:`UnreadableEntry` in
   its place instead of failing the page (Go's web UI answers 500), and can be deleted
-  by its bytes (:meth:`Client.delete_unreadable`).
-* deleting or retrying something that is not there raises :class:`JobNotFound` whose
+  by its bytes (:meth:`~gowork_compat.Client.delete_unreadable`).
+* deleting or retrying something that is not there raises :class:`~gowork_compat.JobNotFound` whose
   text is Go's error text (``nothing deleted`` / ``nothing retried``).
 
 Deliberate differences, where Go fails badly:
@@ -34,12 +34,14 @@ Deliberate differences, where Go fails badly:
   (for instance 1000 jobs of unknown names), leaving the rest dead; here the loop stops when
   no dead job that died before now is left to look at.
 
-Beyond Go: :meth:`Client.pause`, :meth:`Client.unpause`, :meth:`Client.is_paused`,
-:meth:`Client.locks` / :meth:`Client.lock` (the concurrency-cap bookkeeping of a job
-name), :meth:`Client.queued_jobs`, :meth:`Client.reset_lock`, :meth:`Client.counts`, and
-the dead jobs by filter (:class:`DeadFilter`: job name, error text, id):
-:meth:`Client.find_dead_jobs`, :meth:`Client.retry_dead_jobs_where` and
-:meth:`Client.delete_dead_jobs_where` (one atomic script call per job).
+Beyond Go: :meth:`~gowork_compat.Client.pause`, :meth:`~gowork_compat.Client.unpause`,
+:meth:`~gowork_compat.Client.is_paused`, :meth:`~gowork_compat.Client.locks` /
+:meth:`~gowork_compat.Client.lock` (the concurrency-cap bookkeeping of a job name),
+:meth:`~gowork_compat.Client.queued_jobs`, :meth:`~gowork_compat.Client.reset_lock`,
+:meth:`~gowork_compat.Client.counts`, and the dead jobs by filter (:class:`DeadFilter`: job
+name, error text, id): :meth:`~gowork_compat.Client.find_dead_jobs`,
+:meth:`~gowork_compat.Client.retry_dead_jobs_where` and
+:meth:`~gowork_compat.Client.delete_dead_jobs_where` (one atomic script call per job).
 """
 
 from .frontends import AsyncClient, Client

@@ -109,7 +109,7 @@ class Client:
 
     # Go's actions
     def delete_dead_job(self, died_at: int, job_id: str) -> None:
-        """Delete one dead job (:class:`JobNotFound` when it is not there)."""
+        """Delete one dead job (:class:`~gowork_compat.JobNotFound` when it is not there)."""
         self._run(self.planner.plan_delete_dead_job(died_at, job_id))
 
     def retry_dead_job(self, died_at: int, job_id: str) -> None:
@@ -129,7 +129,7 @@ class Client:
         self._run(self.planner.plan_delete_scheduled_job(scheduled_for, job_id))
 
     def delete_retry_job(self, retry_at: int, job_id: str) -> None:
-        """Delete one job waiting for a retry (:class:`JobNotFound` when it is not there)."""
+        """Delete one job waiting for a retry (:class:`~gowork_compat.JobNotFound` when it is not there)."""
         self._run(self.planner.plan_delete_retry_job(retry_at, job_id))
 
     # beyond Go
@@ -180,7 +180,7 @@ class Client:
 
     def retry_dead_jobs_where(self, where: DeadFilter) -> FilterOutcome:
         """Requeue the dead jobs ``where`` matches, one atomic script call per job; jobs of
-        names no pool registers stay dead (see :class:`FilterOutcome`)."""
+        names no pool registers stay dead (see :class:`~gowork_compat.client.FilterOutcome`)."""
         return self._run(self.planner.plan_retry_dead_jobs_where(where))
 
     def delete_dead_jobs_where(self, where: DeadFilter) -> FilterOutcome:
@@ -188,7 +188,7 @@ class Client:
         return self._run(self.planner.plan_delete_dead_jobs_where(where))
 
     def delete_unreadable(self, where: str, raw: bytes, job_name: str = "") -> None:
-        """Remove a member that cannot be read as a job (an :class:`UnreadableEntry` of a
+        """Remove a member that cannot be read as a job (an :class:`~gowork_compat.client.UnreadableEntry` of a
         page) by its exact bytes; ``where``: retry, scheduled, dead or queue (with ``job_name``)."""
         self._run(self.planner.plan_delete_unreadable(where, raw, job_name))
 
@@ -232,7 +232,7 @@ class AsyncClient:
         return await self._run(self.planner.plan_dead_jobs(page))
 
     async def delete_dead_job(self, died_at: int, job_id: str) -> None:
-        """Delete one dead job (:class:`JobNotFound` when it is not there)."""
+        """Delete one dead job (:class:`~gowork_compat.JobNotFound` when it is not there)."""
         await self._run(self.planner.plan_delete_dead_job(died_at, job_id))
 
     async def retry_dead_job(self, died_at: int, job_id: str) -> None:
@@ -252,7 +252,7 @@ class AsyncClient:
         await self._run(self.planner.plan_delete_scheduled_job(scheduled_for, job_id))
 
     async def delete_retry_job(self, retry_at: int, job_id: str) -> None:
-        """Delete one job waiting for a retry (:class:`JobNotFound` when it is not there)."""
+        """Delete one job waiting for a retry (:class:`~gowork_compat.JobNotFound` when it is not there)."""
         await self._run(self.planner.plan_delete_retry_job(retry_at, job_id))
 
     async def known_jobs(self) -> list[str]:
@@ -302,7 +302,7 @@ class AsyncClient:
 
     async def retry_dead_jobs_where(self, where: DeadFilter) -> FilterOutcome:
         """Requeue the dead jobs ``where`` matches, one atomic script call per job; jobs of
-        names no pool registers stay dead (see :class:`FilterOutcome`)."""
+        names no pool registers stay dead (see :class:`~gowork_compat.client.FilterOutcome`)."""
         return await self._run(self.planner.plan_retry_dead_jobs_where(where))
 
     async def delete_dead_jobs_where(self, where: DeadFilter) -> FilterOutcome:
@@ -310,7 +310,7 @@ class AsyncClient:
         return await self._run(self.planner.plan_delete_dead_jobs_where(where))
 
     async def delete_unreadable(self, where: str, raw: bytes, job_name: str = "") -> None:
-        """Remove a member that cannot be read as a job (an :class:`UnreadableEntry` of a
+        """Remove a member that cannot be read as a job (an :class:`~gowork_compat.client.UnreadableEntry` of a
         page) by its exact bytes; ``where``: retry, scheduled, dead or queue (with ``job_name``)."""
         await self._run(self.planner.plan_delete_unreadable(where, raw, job_name))
 

@@ -295,7 +295,7 @@ class UnreadableEntry:
     """A member of a paged list (retry, scheduled or dead set, or a queue) that is not a
     job this client can read: bytes that do not decode as a job, or a score that is not
     an integer. Pages show it in its place instead of failing (Go's web UI answers 500
-    for the whole page); :meth:`Client.delete_unreadable` removes it by its exact bytes.
+    for the whole page); :meth:`~gowork_compat.Client.delete_unreadable` removes it by its exact bytes.
 
     ``where``: ``"retry"``, ``"scheduled"``, ``"dead"`` or ``"queue"``; ``job_name``: the
     queue's job name (``""`` for the sets); ``score``: the zset score as Redis wrote it

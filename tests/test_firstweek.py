@@ -116,12 +116,17 @@ def test_exceptions_and_clients_are_exported_at_the_top_level() -> None:
         assert name in gowork_compat.__all__ and hasattr(gowork_compat, name), name
 
 
-@pytest.mark.parametrize("cls", [Client, AsyncClient, Enqueuer, AsyncEnqueuer, WorkerPool, Job,
-                                 gowork_compat.JobOptions])
+EXPORTED_CLASSES = [getattr(gowork_compat, n) for n in gowork_compat.__all__
+                    if inspect.isclass(getattr(gowork_compat, n))]
+
+
+@pytest.mark.parametrize("cls", EXPORTED_CLASSES, ids=lambda c: c.__name__)
 def test_every_public_method_has_a_docstring(cls: type) -> None:
     assert cls.__doc__
     missing = [n for n, f in inspect.getmembers(cls) if not n.startswith("_") and inspect.isfunction(f)
                and not f.__doc__]
+    missing += [n for n in dir(cls) if not n.startswith("_") and isinstance(inspect.getattr_static(cls, n), property)
+                and not inspect.getattr_static(cls, n).__doc__]
     assert missing == []
 
 

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Idempotent setup of everything the demo and the tests need on a fresh machine:
-# redis-server (and chromium for the browser test) from Debian, the package with its dev
-# extra from PyPI, and the Go harness built against the pinned gocraft/work.
+# redis-server (and chromium for the browser test) from Debian, a project virtualenv .venv
+# holding the package (editable) with its dev and docs extras from PyPI, and the Go harness
+# built against the pinned gocraft/work.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# the interpreter .venv is made with (any Python >= 3.10; a stock Debian python3 works)
+PY=${GOWORK_PYTHON:-python3}
+
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+# Debian's python3 leaves venv's ensurepip to the python3-venv package
+[ -x .venv/bin/python ] || "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 if [ "${GOWORK_SETUP:-tests}" = "tests" ]; then
   # the browser test needs Chromium; docker-compose.yml is validated where a docker
   # client exists (no engine is needed for `config`)
@@ -24,10 +30,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# Always (re)install in editable mode: cheap when everything is there, and it points the
-# `gowork` console script at this checkout.
-echo "setup: pip install -e .[dev]" >&2
-python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e '.[dev]'
+# -- Python: everything goes into .venv, never into the interpreter it is made from (PEP 668)
+bash scripts/venv.sh "$PY"
 
 echo "setup: building go-harness" >&2
 (cd go-harness && go build -o gowork-harness .)

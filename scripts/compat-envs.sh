@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Dependency range check: two throwaway virtualenvs, each running the unit tests and a fast
+# subset of the interop tests against the real Go harness.
+#   lowest: Python 3.10 with the lowest supported release of every dependency
+#           (pip's constraints file scripts/constraints-lowest.txt = pyproject's lower bounds)
+#   newest: Python 3.13 with the newest releases PyPI has today
+# Usage: bash scripts/compat-envs.sh [lowest|newest]...   (default: both)
+# Needs python3.10 and python3.13 on PATH (pyenv's shims here), redis-server and the built
+# harness (scripts/setup.sh); PYTHON310/PYTHON313 override the interpreters.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DIR=${GOWORK_COMPAT_DIR:-$ROOT/build/compat}
+
+# Unit tests, less the benchmark smoke run (it measures speed, not compatibility), plus the
+# interop tests that cover the dependency-facing paths: enqueue in both directions (redis-py,
+# hiredis) and Go's web UI API next to ours (starlette, uvicorn).
+# (files, not the directory: pytest drops a directory given next to files inside it)
+TESTS=(tests/test_*.py --deselect tests/test_benchmarks_smoke.py::test_smoke_run_writes_every_case
+       tests/interop/test_enqueue_interop.py tests/interop/test_webui_interop.py)
+
+# find_python 3.10: a working python3.10 on PATH, else pyenv's newest 3.10.x (its shims only
+# answer for the versions pyenv has selected, so look in its versions directory)
+find_python() {
+  local v=$1 cand
+  for cand in "$(command -v "python$v" || true)" \
+              $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}/versions/$v".*/bin/"python$v" 2>/dev/null | sort -V -r); do
+    if [ -n "$cand" ] && "$cand" -c 'import venv' >/dev/null 2>&1; then
+      echo "$cand"
+      return 0
+    fi
+  done
+  echo "compat-envs: no working python$v (pyenv install $v, or set PYTHON${v/./})" >&2
+  return 1
+}
+
+run_env() {
+  local name=$1 py=$2 venv=$DIR/$1
+  shift 2
+  echo "compat-envs: $name: $("$py" --version 2>&1) in $venv" >&2
+  rm -rf "$venv"
+  "$py" -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check --root-user-action=ignore "$@" '.[test]'
+  "$venv/bin/python" -m pip freeze --exclude-editable | grep -iE '^(redis|hiredis|starlette|uvicorn)==' \
+    | tr '\n' ' ' | sed 's/^/compat-envs: '"$name"': /; s/ $/\n/' >&2
+  # PYTHONPATH: subprocesses of the tests import this checkout, like the tests themselves
+  (cd "$ROOT" && PYTHONPATH=$ROOT GOWORK_HARNESS=$ROOT/go-harness/gowork-harness GOWORK_HYPOTHESIS_EXAMPLES=100 \
+     "$venv/bin/python" -m pytest -q -p no:cacheprovider "${TESTS[@]}")
+}
+
+envs=("$@")
+[ ${#envs[@]} -gt 0 ] || envs=(lowest newest)
+for e in "${envs[@]}"; do
+  case $e in
+    lowest) run_env lowest "${PYTHON310:-$(find_python 3.10)}" -c scripts/constraints-lowest.txt ;;
+    newest) run_env newest "${PYTHON313:-$(find_python 3.13)}" --upgrade ;;
+    *) echo "compat-envs: unknown environment '$e' (lowest, newest)" >&2; exit 2 ;;
+  esac
+done

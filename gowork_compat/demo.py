@@ -34,7 +34,7 @@ from .harness import Harness, WorkerProcess
 from .job import Job
 from .pool import WorkerPool
 
-__all__ = ["main"]
+__all__ = ["main", "missing_requirements", "run_demo"]
 
 
 def _free_port() -> int:
@@ -51,13 +51,28 @@ def _say(who: str, text: str) -> None:
     print(f"  [{who:>6}] {text}", flush=True)
 
 
-def run_demo(harness: str) -> int:
+def missing_requirements(harness: str) -> list[str]:
+    """What the demo needs and does not find, one sentence each (empty: all there)."""
+    problems = []
     if shutil.which("redis-server") is None:
-        print("redis-server is not installed: apt-get install -y redis-server", file=sys.stderr)
-        return 2
-    if not os.access(harness, os.X_OK):
-        print(f"the Go harness {harness} is missing: cd go-harness && go build -o gowork-harness .",
-              file=sys.stderr)
+        problems.append("redis-server is not installed (Debian/Ubuntu: apt-get install -y redis-server); "
+                        "the demo starts a throwaway one on a free loopback port")
+    if not (os.path.isfile(harness) and os.access(harness, os.X_OK)):
+        problems.append(
+            f"no Go harness at {harness}: the demo runs the real Go gocraft/work through the harness "
+            "program, whose Go source (go-harness/) is in the gowork-compat source repository, not in the "
+            "pip package. In a clone of the repository run 'bash scripts/demo.sh' (it builds the harness), "
+            "or build it with Go 1.22 or newer ('cd go-harness && go build -o gowork-harness .') and pass "
+            "--harness PATH or set GOWORK_HARNESS")
+    return problems
+
+
+def run_demo(harness: str) -> int:
+    problems = missing_requirements(harness)
+    if problems:
+        print("the demo cannot start:", file=sys.stderr)
+        for problem in problems:
+            print(f"- {problem}", file=sys.stderr)
         return 2
     port = _free_port()
     tmp = Path(tempfile.mkdtemp(prefix="gowork-demo-"))

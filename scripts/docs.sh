@@ -6,4 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=python3
 [ -n "${VIRTUAL_ENV:-}" ] || { [ -x .venv/bin/python ] && PY=.venv/bin/python; }
-exec "$PY" -m sphinx -b html -W --keep-going -n -q -E -d build/docs/doctrees docs build/docs/html "$@"
+SRC=${GOWORK_DOCS_SRC:-docs} OUT=${GOWORK_DOCS_OUT:-build/docs}
+exec "$PY" -m sphinx -b html -W --keep-going -n -q -E -d "$OUT/doctrees" "$SRC" "$OUT/html" "$@"

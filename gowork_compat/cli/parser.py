@@ -284,11 +284,11 @@ Run 'gowork COMMAND --help' for the options of a command.""",
     # demo
     p = _sub(subs, "demo", "run the Go/Python demo on a throwaway redis-server",
              "Start a throwaway redis-server, a Go pool (the harness built from go-harness/) and a\n"
-             "Python pool, and show them running each other's jobs. Needs redis-server and the harness.",
+             "Python pool, and show them running each other's jobs. Needs redis-server and the harness,\n"
+             "whose Go source is in the repository (go-harness/), not in the pip package.",
              """  gowork demo
   gowork demo --harness go-harness/gowork-harness""")
     p.add_argument("--harness", default=None, metavar="PATH",
                    help="the built Go harness (default: $GOWORK_HARNESS, else go-harness/gowork-harness)")
-    _global_options(p, suppress=True)
-    p.set_defaults(func=cmd_demo)
+    p.set_defaults(func=cmd_demo)  # no connection options: the demo starts its own redis-server
     return parser

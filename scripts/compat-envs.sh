@@ -4,7 +4,7 @@
 #   lowest: Python 3.10 with the lowest supported release of every dependency
 #           (pip's constraints file scripts/constraints-lowest.txt = pyproject's lower bounds)
 #   newest: Python 3.13 with the newest releases PyPI has today
-# Usage: bash scripts/compat-envs.sh [lowest|newest]...   (default: both)
+# Usage: bash scripts/compat-envs.sh [lowest|newest]...   (default: both; in build/compat/)
 # Needs python3.10 and python3.13 on PATH (pyenv's shims here), redis-server and the built
 # harness (scripts/setup.sh); PYTHON310/PYTHON313 override the interpreters.
 set -euo pipefail
@@ -38,9 +38,15 @@ run_env() {
   local name=$1 py=$2 venv=$DIR/$1
   shift 2
   echo "compat-envs: $name: $("$py" --version 2>&1) in $venv" >&2
-  rm -rf "$venv"
-  "$py" -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check --root-user-action=ignore "$@" '.[test]'
+  # reused while pyproject.toml and the constraints are unchanged (newest: for the day)
+  local want
+  want="$(cat pyproject.toml scripts/constraints-lowest.txt | sha256sum | cut -c1-16) $py $([ "$name" = lowest ] || date +%F)"
+  if [ "$(cat "$venv/gowork-compat-env" 2>/dev/null)" != "$want" ]; then
+    rm -rf "$venv"
+    "$py" -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --root-user-action=ignore "$@" '.[test]'
+    echo "$want" > "$venv/gowork-compat-env"
+  fi
   "$venv/bin/python" -m pip freeze --exclude-editable | grep -iE '^(redis|hiredis|starlette|uvicorn)==' \
     | tr '\n' ' ' | sed 's/^/compat-envs: '"$name"': /; s/ $/\n/' >&2
   # PYTHONPATH: subprocesses of the tests import this checkout, like the tests themselves
@@ -52,8 +58,10 @@ envs=("$@")
 [ ${#envs[@]} -gt 0 ] || envs=(lowest newest)
 for e in "${envs[@]}"; do
   case $e in
-    lowest) run_env lowest "${PYTHON310:-$(find_python 3.10)}" -c scripts/constraints-lowest.txt ;;
-    newest) run_env newest "${PYTHON313:-$(find_python 3.13)}" --upgrade ;;
+    lowest) py=${PYTHON310:-}; [ -n "$py" ] || py=$(find_python 3.10)
+            run_env lowest "$py" -c scripts/constraints-lowest.txt ;;
+    newest) py=${PYTHON313:-}; [ -n "$py" ] || py=$(find_python 3.13)
+            run_env newest "$py" --upgrade ;;
     *) echo "compat-envs: unknown environment '$e' (lowest, newest)" >&2; exit 2 ;;
   esac
 done

@@ -21,10 +21,8 @@ from gowork_compat.demo import missing_requirements
 ROOT = Path(__file__).resolve().parent.parent
 LOWEST = ROOT / "scripts" / "constraints-lowest.txt"
 
-tomllib = pytest.importorskip("tomllib", reason="tomllib is Python 3.11+ (the project's .venv runs this)")
-
-
 def pyproject() -> dict[str, Any]:
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is Python 3.11+ (the project's .venv has it)")
     data: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text())
     return data
 

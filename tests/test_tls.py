@@ -35,10 +35,15 @@ def tls_redis() -> Iterator[tuple[int, str]]:
         pytest.skip("openssl is not installed")
     d = Path(tempfile.mkdtemp(prefix="gowork-tls-"))
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
-             "-days", "1", "-subj", "/CN=gowork test CA", cwd=d)
+             "-days", "1", "-subj", "/CN=gowork test CA",
+             # what Python 3.13's default strict X.509 checks require of a CA
+             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+             cwd=d)
     _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr",
              "-subj", "/CN=localhost", cwd=d)
-    (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                               "authorityKeyIdentifier=keyid,issuer\nbasicConstraints=CA:FALSE\n"
+                               "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n")
     _openssl("x509", "-req", "-in", "srv.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
              "-out", "srv.crt", "-days", "1", "-extfile", "ext.cnf", cwd=d)
     port = free_port()

@@ -540,3 +540,138 @@ return {before, total, removed}
 def reset_lock_call(keys: Keys, job_name: str, now: int, dead_after: int) -> Call:
     return Call(keys.heartbeat(""), now, dead_after, script=CLIENT_RESET_LOCK,
                 keys=[keys.lock(job_name), keys.lock_info(job_name), keys.worker_pools])
+
+
+# -- doctor / repair (gowork_compat.doctor) ---------------------------------------------------
+#: Repair: recount a job name's concurrency lock.  The in-progress list of each pool given
+#: (live pools: KEYS[4..] with their ids in ARGV[4..]) is the truth for that pool's
+#: lock_info entry; entries of pools that are not live (not in the worker_pools set, or
+#: heartbeat older than ARGV[3] s) are deleted; entries of other live pools are kept.  The
+#: lock is set to the sum.  Every pool (Go's fetch script, Go's MULTI acknowledgement, ours)
+#: changes list, lock and lock_info together, so a recount never races one of them.
+#: KEYS[1]: lock; KEYS[2]: lock_info; KEYS[3]: worker_pools.  ARGV[1]: heartbeat key prefix;
+#: ARGV[2]: now; ARGV[3]: dead after.  Returns {lock before (-1 unset), lock after, entries changed}.
+LOCK_RECOUNT = Script(
+    "lock_recount",
+    """
+local counted = {}
+for i = 4, #KEYS do counted[ARGV[i]] = redis.call('llen', KEYS[i]) end
+local before = tonumber(redis.call('get', KEYS[1])) or -1
+local info = redis.call('hgetall', KEYS[2])
+local seen, total, changed = {}, 0, 0
+for n = 1, #info, 2 do
+  local pool, held = info[n], tonumber(info[n + 1])
+  seen[pool] = true
+  if counted[pool] then
+    if held ~= counted[pool] then redis.call('hset', KEYS[2], pool, counted[pool]); changed = changed + 1 end
+    total = total + counted[pool]
+  else
+    local live = redis.call('sismember', KEYS[3], pool) == 1
+    if live then
+      local beat = tonumber(redis.call('hget', ARGV[1] .. pool, 'heartbeat_at'))
+      live = beat ~= nil and beat + tonumber(ARGV[3]) > tonumber(ARGV[2])
+    end
+    if live then
+      if held and held > 0 then total = total + held end
+    else
+      redis.call('hdel', KEYS[2], pool)
+      changed = changed + 1
+    end
+  end
+end
+for pool, c in pairs(counted) do
+  if not seen[pool] and c > 0 then
+    redis.call('hset', KEYS[2], pool, c); total = total + c; changed = changed + 1
+  end
+end
+redis.call('set', KEYS[1], total)
+return {before, total, changed}
+""",
+)
+
+
+def lock_recount_call(keys: Keys, job_name: str, live_pools: Sequence[str], now: int, dead_after: int) -> Call:
+    return Call(keys.heartbeat(""), now, dead_after, *live_pools, script=LOCK_RECOUNT,
+                keys=[keys.lock(job_name), keys.lock_info(job_name), keys.worker_pools,
+                      *(keys.in_progress(p, job_name) for p in live_pools)])
+
+
+#: Repair: delete an orphaned unique key only when it is still the key that was seen: its
+#: expiry time (server clock, ms; -1 none) within ARGV[2] ms of ARGV[1].  A key deleted and
+#: set again by a new unique enqueue expires later, and is kept.  Returns 1 deleted, 0 kept.
+UNIQUE_DROP = Script(
+    "unique_drop",
+    """
+local ttl = redis.call('pttl', KEYS[1])
+if ttl == -2 then return 0 end
+local expiry = -1
+if ttl >= 0 then
+  local t = redis.call('time')
+  expiry = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + ttl
+end
+local seen = tonumber(ARGV[1])
+if (seen == -1 and expiry == -1) or (seen >= 0 and expiry >= 0 and math.abs(expiry - seen) <= tonumber(ARGV[2])) then
+  redis.call('del', KEYS[1])
+  return 1
+end
+return 0
+""",
+)
+
+
+def unique_drop_call(key: str, seen_expiry_ms: int, tolerance_ms: int = 250) -> Call:
+    return Call(seen_expiry_ms, tolerance_ms, script=UNIQUE_DROP, keys=[key])
+
+
+#: Repair: make a unique key live at least until ARGV[1] (epoch ms) when it exists and would
+#: expire sooner (never shortens it, never creates it).  Returns 1 extended, 0 not.
+UNIQUE_EXTEND = Script(
+    "unique_extend",
+    """
+local ttl = redis.call('pttl', KEYS[1])
+if ttl < 0 then return 0 end
+local t = redis.call('time')
+local expiry = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + ttl
+if expiry >= tonumber(ARGV[1]) then return 0 end
+redis.call('pexpireat', KEYS[1], ARGV[1])
+return 1
+""",
+)
+
+
+def unique_extend_call(key: str, until_ms: int) -> Call:
+    return Call(until_ms, script=UNIQUE_EXTEND, keys=[key])
+
+
+#: Repair: drop a job name from known_jobs when its queue is empty (checked at that moment).
+#: KEYS[1]: known_jobs; KEYS[2]: the queue.  ARGV[1]: the name.  Returns 1 removed, 0 kept.
+KNOWN_JOB_PRUNE = Script(
+    "known_job_prune",
+    """
+if redis.call('exists', KEYS[2]) == 1 then return 0 end
+return redis.call('srem', KEYS[1], ARGV[1])
+""",
+)
+
+
+def known_job_prune_call(keys: Keys, job_name: str) -> Call:
+    return Call(job_name, script=KNOWN_JOB_PRUNE, keys=[keys.known_jobs, keys.jobs(job_name)])
+
+
+#: Repair: move one malformed payload from a queue to the dead set as a buried record (the
+#: record made by gowork_compat.burial.buried_job).  Only when LREM found the exact bytes:
+#: a payload a pool fetched meanwhile is not buried as well.
+#: KEYS[1]: the queue; KEYS[2]: dead.  ARGV[1]: payload; ARGV[2]: now; ARGV[3]: record.
+#: Returns 1 buried, 0 gone.
+BURY_QUEUED = Script(
+    "bury_queued",
+    """
+if redis.call('lrem', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
+redis.call('zadd', KEYS[2], ARGV[2], ARGV[3])
+return 1
+""",
+)
+
+
+def bury_queued_call(keys: Keys, queue_key: str, raw: bytes, now: int, record: bytes) -> Call:
+    return Call(raw, now, record, script=BURY_QUEUED, keys=[queue_key, keys.dead])

@@ -19,6 +19,7 @@ from redis import exceptions as rex
 from ..pool import WorkerPool
 from .connection import _Ctx, check_url, redact
 from .errors import EXIT_RUNTIME, PROG, CLIError, _usage_error
+from .ops import prepare_worker
 from .render import _say
 
 __all__ = ["cmd_worker", "configure_logging", "load_pool"]
@@ -126,5 +127,6 @@ def cmd_worker(ctx: _Ctx) -> int:
     if a.grace_period is not None:
         pool.grace_period = a.grace_period
     configure_logging(a.log_level, a.log_level_all)
+    prepare_worker(pool, a)  # --log-format, --metrics-port
     asyncio.run(_serve_pool(pool))
     return 0

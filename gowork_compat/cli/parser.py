@@ -22,6 +22,8 @@ from .commands import (
 from .connection import DEFAULT_REDIS_URL
 from .errors import EXIT_USAGE, PROG
 from .hosting import cmd_worker
+from .ops import add_parsers as _ops_parsers
+from .ops import add_worker_options as _ops_worker_options
 from .render import CELL_WIDTH
 
 __all__ = ["build_parser"]
@@ -124,6 +126,7 @@ Run 'gowork COMMAND --help' for the options of a command.""",
     p.add_argument("--log-level-all", default=None, choices=["debug", "info", "warning", "error"],
                    help="logging level of every logger: your code's, asyncio's, redis-py's... (default: info; "
                         "--log-level still sets the library's)")
+    _ops_worker_options(p)
     _global_options(p, suppress=True)
     p.set_defaults(func=cmd_worker)
 
@@ -291,4 +294,7 @@ Run 'gowork COMMAND --help' for the options of a command.""",
     p.add_argument("--harness", default=None, metavar="PATH",
                    help="the built Go harness (default: $GOWORK_HARNESS, else go-harness/gowork-harness)")
     p.set_defaults(func=cmd_demo)  # no connection options: the demo starts its own redis-server
+
+    # exporter, doctor, repair
+    _ops_parsers(subs, _sub, _global_options)
     return parser

@@ -131,6 +131,8 @@ class WorkerPool:
         self.job_types: dict[str, JobType] = {}
         self._middleware: list[_Step] = []
         self._periodic: list[PeriodicJob] = []
+        #: per-job observers (metrics, job logs): see gowork_compat.jobhooks; none: no per-job cost
+        self._job_hooks: list[Any] = []
         # engine state (set on start)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

@@ -452,6 +452,10 @@ class Runner:
             t = jt.options.timeout if jt.options.timeout is not None else p.job_timeout
             if t:
                 self.timeouts[name] = t
+        if p._job_hooks:  # metrics, job logs: only then is anything added per job
+            from ..jobhooks import install
+
+            install(self, p, p._job_hooks)
 
     def begin(self, run: Running) -> Any:
         """Observation and check-in wiring before a job runs; returns its context object."""

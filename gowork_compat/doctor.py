@@ -12,6 +12,8 @@ job. Kinds of finding (``Finding.kind``):
 ``gone_pool``           a pool with no fresh heartbeat (in the pool set or not) that still has
                         a heartbeat hash, set entry, in-progress lists or lock_info entries;
                         repair: requeue its in-progress jobs, give back its locks, remove it
+``stale_lock_info``     zero lock_info entries of a pool that is gone (what a clean stop
+                        leaves); repair: delete them
 ``lock_drift``          a lock (or a live pool's lock_info entry) that does not match the
                         in-progress lists of the live pools; repair: recount atomically
 ``orphaned_unique``     a unique key no queued, scheduled, retry or running job holds;
@@ -208,6 +210,13 @@ def _diagnose(s: _Scan) -> Report:
         waiting = {n: ln for n, ln in inprog.get(pid, {}).items() if ln}
         if not (pid in in_set or pid in beats or waiting or holds):
             continue
+        if not (pid in in_set or pid in beats or waiting or any(_int(v) != 0 for v in holds.values())):
+            # what pools leave behind on a clean stop (Go never deletes its zero entries)
+            s.add("stale_lock_info", k.lock_info(sorted(holds)[0]),
+                  f"pool {pid} is gone; zero lock_info entries of it remain for {sorted(holds)}",
+                  "delete them", pool_id=pid, job_names=sorted(holds), stranded={}, lock_info=holds,
+                  heartbeat_at=None)
+            continue
         names_of = sorted({n for n in beats.get(pid, {}).get("job_names", "").split(",") if n}
                           | set(inprog.get(pid, {})) | set(holds))
         where = ("in the pool set" if pid in in_set else "not in the pool set") + (
@@ -371,8 +380,8 @@ def repair(conn: RedisLike, namespace: str, report: Report | None = None, *, dry
 
 
 def _repair(c: redis.Redis, k: Keys, report: Report, dry_run: bool) -> None:
-    order = ["gone_pool", "lock_drift", "malformed", "orphaned_unique", "short_unique_ttl", "empty_known_job",
-             "stale_observation"]
+    order = ["gone_pool", "stale_lock_info", "lock_drift", "malformed", "orphaned_unique", "short_unique_ttl",
+             "empty_known_job", "stale_observation"]
     findings = sorted(report.findings, key=lambda f: order.index(f.kind) if f.kind in order else len(order))
     recounted: set[str] = set()
     for f in findings:
@@ -385,7 +394,7 @@ def _repair(c: redis.Redis, k: Keys, report: Report, dry_run: bool) -> None:
             continue
         now = int(time.time())
         d = f.data
-        if f.kind == "gone_pool":
+        if f.kind in ("gone_pool", "stale_lock_info"):
             pid = d["pool_id"]
             beat = _int(c.hget(k.heartbeat(pid), "heartbeat_at"))
             if beat is not None and beat + DEAD_AFTER > now:

@@ -157,6 +157,19 @@ def test_repair_leaves_a_pool_that_beats_again(r: redis.Redis, redis_url: str, n
     assert r.llen(k.in_progress(GONE, "work")) == 1
 
 
+def test_zero_lock_info_of_a_stopped_pool(r: redis.Redis, redis_url: str, ns: str) -> None:
+    k = Keys(ns)
+    r.sadd(k.known_jobs, "w")
+    r.lpush(k.jobs("w"), Job("w", "j", int(time.time()), None).encode())
+    r.set(k.lock("w"), 0)
+    r.hset(k.lock_info("w"), mapping={GONE: 0})
+    report = diagnose(redis_url, ns)
+    assert [(f.kind, f.data["pool_id"]) for f in report.findings] == [("stale_lock_info", GONE)]
+    repair(redis_url, ns, report, dry_run=False)
+    assert r.hgetall(k.lock_info("w")) == {} and r.llen(k.jobs("w")) == 1
+    assert diagnose(redis_url, ns).findings == []
+
+
 def test_cli_doctor_and_repair(r: redis.Redis, redis_url: str, ns: str, capsys: pytest.CaptureFixture[str]) -> None:
     k = Keys(ns)
     r.sadd(k.known_jobs, "ghost")

@@ -5,6 +5,7 @@ the lock ends at 0."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import redis
 
@@ -49,3 +50,47 @@ def test_repair_races_a_running_go_pool(harness: Harness, redis_url: str, ns: st
         assert not r.exists(k.heartbeat(GONE), k.in_progress(GONE, "race"))
         left = [f.kind for f in diagnose(redis_url, ns).findings]
         assert "gone_pool" not in left and "lock_drift" not in left, left
+
+
+def test_healthy_mixed_namespace_has_no_findings_and_is_exported(harness: Harness, redis_url: str, ns: str,
+                                                                 r: redis.Redis) -> None:
+    """A Go pool and a Python pool at work: doctor finds nothing (no false alarm from
+    their in-flight locks, observations or heartbeats), and the exporter sees both pools
+    and the Go pool's busy worker."""
+    import threading
+
+    from gowork_compat.metrics import NamespaceCollector
+    from gowork_compat.pool import WorkerPool
+
+    enq = Enqueuer(redis_url, ns)
+    release = threading.Event()
+    pool = WorkerPool(redis_url, ns, 2, sleep_backoffs=[0, 10, 50])
+    pool.job("shared", lambda job: None)
+    pool.job("pyheld", lambda job: release.wait(20))
+    cfg = {"concurrency": 2, "jobs": {"shared": {"behavior": {"kind": "sleep", "sleep_ms": 5}},
+                                      "goheld": {"behavior": {"kind": "sleep", "sleep_ms": 8000}}}}
+    with harness.start_worker(cfg) as w:
+        pool.start()
+        try:
+            enq.enqueue("goheld")
+            enq.enqueue("pyheld")
+            w.wait_for(lambda e: e.get("event") == "job_start" and e.get("name") == "goheld")
+            until(lambda: r.llen(Keys(ns).in_progress(pool.pool_id, "pyheld")) == 1, what="pyheld running")
+            for i in range(3):
+                enq.enqueue_many([("shared", {"i": i, "j": j}) for j in range(50)])
+                findings = diagnose(redis_url, ns).findings
+                assert findings == [], findings
+            collector = NamespaceCollector(redis_url, ns)
+
+            def exported() -> dict[str, Any] | None:
+                fams = {f.name: f for f in collector.collect()}
+                busy = {s.labels["pool_id"]: s.value for s in fams["gowork_pool_busy_workers"].samples}
+                # once the 'shared' jobs are done, each pool still runs its held job
+                return fams if busy == {pool.pool_id: 1, w.pool_id: 1} else None
+
+            fams = until(exported, what="one busy worker in each pool")
+            assert fams["gowork_pools_live"].samples[0].value == 2
+            assert fams["gowork_busy_workers"].samples[0].value == 2
+        finally:
+            release.set()
+            pool.stop(grace_period=5)

@@ -213,7 +213,7 @@ class NamespaceCollector(Collector):
             age = 0.0
             if isinstance(tail, bytes):
                 try:
-                    age = max(0.0, now - float(json.loads(tail)["t"]))
+                    age = round(max(0.0, now - float(json.loads(tail)["t"])), 3)
                 except Exception:
                     age = float("nan")  # a malformed payload: see gowork doctor
             oldest.add_metric([*ns, n], age)

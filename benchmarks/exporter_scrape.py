@@ -48,6 +48,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1_000_000)
     ap.add_argument("--pools", type=int, default=4)
     ap.add_argument("--scrapes", type=int, default=20)
+    ap.add_argument("--doctor", action="store_true", help="also time gowork doctor (diagnose) on the namespace")
     a = ap.parse_args()
     exe = shutil.which("redis-server")
     if exe is None:
@@ -98,7 +99,14 @@ def main() -> None:
             times.append(time.perf_counter() - t)
             calls.append(total_calls(r) - before)  # INFO itself is left out
         server.shutdown()
-        print(json.dumps({
+        doctor: dict[str, object] = {}
+        if a.doctor:
+            from gowork_compat.doctor import diagnose
+
+            t = time.perf_counter()
+            found = diagnose(f"redis://127.0.0.1:{port}/0", ns)
+            doctor = {"doctor_seconds": round(time.perf_counter() - t, 1), "doctor_findings": len(found.findings)}
+        print(json.dumps({**doctor,
             "names": a.names, "queued_jobs": int(r.eval("local n=0 for _,k in ipairs(KEYS) do n=n+redis.call('llen',k)"
                                                         " end return n", len(names), *(k.jobs(n) for n in names))),
             "live_pools": a.pools, "fill_seconds": round(fill, 1),

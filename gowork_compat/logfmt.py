@@ -3,7 +3,7 @@
 :class:`JsonFormatter` is a plain :class:`logging.Formatter`; it writes ``time``, ``level``,
 ``logger`` and ``message``, the job fields a record carries (``job_name``, ``job_id``,
 ``pool_id``, ``outcome``, ``duration``: see :class:`JobLog`) and ``exc`` with the traceback.
-:func:`use_json_logs` puts it on the root logger's handlers; the CLI applies it for
+:func:`use_json_logs` puts it on the handlers of the root and library loggers; the CLI applies it for
 ``gowork worker --log-format json``. Without it, logging stays stdlib's plain text.
 """
 
@@ -71,11 +71,17 @@ def log_jobs(pool: WorkerPool) -> JobLog:
     return hook
 
 
-def use_json_logs(logger: logging.Logger | None = None) -> None:
-    """Format every handler of ``logger`` (default: the root logger) as JSON lines; adds a
-    stderr handler when it has none."""
-    target = logger if logger is not None else logging.getLogger()
-    if not target.handlers:
-        target.addHandler(logging.StreamHandler())
-    for h in target.handlers:
-        h.setFormatter(JsonFormatter())
+def use_json_logs(*loggers: logging.Logger) -> None:
+    """Format every handler of ``loggers`` (default: the root logger and the library's
+    ``gowork_compat`` logger) as JSON lines; adds a stderr handler to the first when none
+    of them has one."""
+    targets = loggers or (logging.getLogger(), logging.getLogger("gowork_compat"))
+    found = False
+    for target in targets:
+        for h in target.handlers:
+            h.setFormatter(JsonFormatter())
+            found = True
+    if not found:
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        targets[0].addHandler(handler)

@@ -115,7 +115,8 @@ class _PoolLiveness(Collector):
 
 def instrument(pool: WorkerPool, registry: CollectorRegistry | None = None) -> PoolMetrics:
     """Collect Prometheus metrics of ``pool`` (call before it starts) into ``registry``
-    (default: a new one; pass ``prometheus_client.REGISTRY`` to use the global one)."""
+    (default: a new one; pass ``prometheus_client.REGISTRY`` to use the global one). One
+    pool per registry: a second pool needs a registry of its own."""
     m = PoolMetrics(pool, registry if registry is not None else CollectorRegistry())
     add_job_hook(pool, m)
     return m

@@ -58,7 +58,9 @@ class JobLog:
         extra: dict[str, Any] = {"job_name": job.name, "job_id": job.id, "pool_id": pool_id, "outcome": outcome,
                                  "duration": round(duration, 6), "fails": job.fails}
         if error is not None:
-            extra["error"] = str(error) or type(error).__name__
+            from .pool.runner import error_text
+
+            extra["error"] = error_text(error)  # the job's err, as stored
         job_log.info("job %s %s in %.3f s", job.name, outcome, duration, extra=extra)
 
 

@@ -173,7 +173,7 @@ def test_zero_lock_info_of_a_stopped_pool(r: redis.Redis, redis_url: str, ns: st
 def test_cli_doctor_and_repair(r: redis.Redis, redis_url: str, ns: str, capsys: pytest.CaptureFixture[str]) -> None:
     k = Keys(ns)
     r.sadd(k.known_jobs, "ghost")
-    assert main(["--redis", redis_url, "-n", ns, "doctor"]) == 4
+    assert main(["--redis", redis_url, "-n", ns, "doctor"]) == 5
     out = capsys.readouterr().out
     assert "empty_known_job" in out and "ghost" in out
     assert main(["--redis", redis_url, "-n", ns, "repair", "--json"]) == 0

@@ -91,10 +91,13 @@ def test_pool_metrics_scraped(started_pool: tuple[WorkerPool, int, threading.Eve
     r.lpush(Keys(ns).jobs("ok"), Job("ok", "old1", int(time.time()) - 100, None).encode())  # waited 100 s
     enq.enqueue("held")
     until(lambda: value(scrape(port), "gowork_jobs_in_flight", job_name="held") == 1, what="held job in flight")
-    s = until(lambda: (lambda s: s if value(s, "gowork_jobs_succeeded_total", job_name="ok") == 4 else None)(
-        scrape(port)), what="4 ok jobs")
-    s = until(lambda: (lambda s: s if value(s, "gowork_jobs_retried_total", job_name="flaky") == 1 else None)(
-        scrape(port)), what="flaky retried")
+    def finished() -> Samples | None:
+        s = scrape(port)
+        done = (value(s, "gowork_jobs_succeeded_total", job_name="ok"),
+                value(s, "gowork_jobs_retried_total", job_name="flaky"), value(s, "gowork_jobs_dead_total", job_name="bad"))
+        return s if done == (4, 1, 1) else None
+
+    s = until(finished, what="4 ok jobs, flaky retried, bad dead")
     assert value(s, "gowork_jobs_started_total", job_name="ok") == 4
     assert value(s, "gowork_jobs_failed_total", job_name="bad") == 1
     assert value(s, "gowork_jobs_dead_total", job_name="bad") == 1
@@ -247,10 +250,12 @@ def test_cli_worker_metrics_port_and_json_logs(redis_url: str, ns: str, tmp_path
                 s = scrape(port)
             except OSError:
                 return None
-            return s if value(s, "gowork_jobs_started_total", job_name="hello") == 2 else None
+            done = (value(s, "gowork_jobs_succeeded_total", job_name="hello"),
+                    value(s, "gowork_jobs_retried_total", job_name="hello"))
+            return s if done == (1, 1) else None
 
-        s = until(scraped, what="2 jobs in the worker's metrics")
-        assert value(s, "gowork_jobs_retried_total", job_name="hello") == 1
+        s = until(scraped, what="both jobs finished in the worker's metrics")
+        assert value(s, "gowork_jobs_started_total", job_name="hello") == 2
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
@@ -258,6 +263,6 @@ def test_cli_worker_metrics_port_and_json_logs(redis_url: str, ns: str, tmp_path
     records = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     jobs = {rec["job_id"]: rec for rec in records if rec.get("logger") == "gowork_compat.jobs"}
     assert jobs[ok.id]["outcome"] == "succeeded" and jobs[ok.id]["job_name"] == "hello"
-    assert jobs[failed.id]["outcome"] == "retried" and jobs[failed.id]["error"] == "asked to fail"
+    assert jobs[failed.id]["outcome"] == "retried" and jobs[failed.id]["error"] == "ValueError: asked to fail"
     assert all(isinstance(rec["duration"], float) and rec["pool_id"] for rec in jobs.values())
     assert all({"time", "level", "logger", "message"} <= rec.keys() for rec in records)

@@ -67,7 +67,7 @@ def test_one_span_per_job(redis_url: str, ns: str, r: redis.Redis, asynchronous:
     (member,) = r.zrange(Keys(ns).retry, 0, -1)
     stored = json.loads(member)
     assert set(stored) == {"name", "id", "t", "args", "fails", "err", "failed_at"}
-    assert stored["args"] == {"b": [1, 2]} and stored["err"] == "broken <x>"
+    assert stored["args"] == {"b": [1, 2]} and stored["err"] == "ValueError: broken <x>"
     back = Job.decode(member)
     back.fails, back.last_err, back.failed_at = 0, "", 0
     assert back.encode() == failing.encode()

@@ -12,7 +12,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from .connection import _Ctx
-from .errors import PROG, CLIError
+from .errors import EXIT_ADDRESS_IN_USE, PROG, CLIError
 from .render import _cut, _note, _say, table
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["cmd_doctor", "cmd_exporter", "cmd_repair", "prepare_worker"]
 
 #: exit status of doctor when it found something
-EXIT_FOUND = 4
+EXIT_FOUND = 5
 
 
 def _metrics_module() -> Any:
@@ -49,7 +49,7 @@ def prepare_worker(pool: WorkerPool, args: argparse.Namespace) -> None:
         try:
             m.serve(port, pm.registry, addr=host)
         except OSError as exc:
-            raise CLIError(f"cannot serve metrics on {host}:{port}: {exc}") from exc
+            raise CLIError(f"cannot serve metrics on {host}:{port}: {exc}", EXIT_ADDRESS_IN_USE) from exc
         _say(f"{PROG}: metrics on http://{host}:{port}/metrics", sys.stderr)
 
 
@@ -63,7 +63,7 @@ def cmd_exporter(ctx: _Ctx) -> int:
     try:
         server = m.serve(a.port, registry, addr=a.host)
     except OSError as exc:
-        raise CLIError(f"cannot serve on {a.host}:{a.port}: {exc}") from exc
+        raise CLIError(f"cannot serve on {a.host}:{a.port}: {exc}", EXIT_ADDRESS_IN_USE) from exc
     _say(f"{PROG}: exporting namespace {ns!r} on http://{a.host}:{a.port}/metrics "
          f"({collector.commands_last_scrape} Redis commands in {collector.round_trips_last_scrape} round trips "
          "per scrape now)")
@@ -145,7 +145,7 @@ def add_parsers(subs: Any, sub: Any, global_options: Any) -> None:
                 "their scheduled job runs, stale observation hashes, known_jobs entries with nothing\n"
                 "behind them, malformed entries. Repairs use atomic scripts that check again as they\n"
                 "write, so they are safe next to running pools, Go's or ours."
-                + ("\nExit status 4 when something was found." if name == "doctor" else ""),
+                + ("\nExit status 5 when something was found." if name == "doctor" else ""),
                 f"""  gowork -n my-app {name}
   gowork -n my-app {name} --json""" + ("\n  gowork -n my-app repair --yes" if name == "repair" else ""))
         if name == "repair":

@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
   gowork webui
 
 exit status: 0 ok, 1 runtime or Redis error, 2 bad usage or input, 3 unique job not enqueued,
-4 the web UI cannot listen on its address (port taken).
+4 the web UI (or a metrics server) cannot listen on its address (port taken), 5 doctor found something.
 Run 'gowork COMMAND --help' for the options of a command.""",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__} (gowork-compat)")

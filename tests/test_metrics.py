@@ -94,7 +94,8 @@ def test_pool_metrics_scraped(started_pool: tuple[WorkerPool, int, threading.Eve
     def finished() -> Samples | None:
         s = scrape(port)
         done = (value(s, "gowork_jobs_succeeded_total", job_name="ok"),
-                value(s, "gowork_jobs_retried_total", job_name="flaky"), value(s, "gowork_jobs_dead_total", job_name="bad"))
+                value(s, "gowork_jobs_retried_total", job_name="flaky"),
+                value(s, "gowork_jobs_dead_total", job_name="bad"))
         return s if done == (4, 1, 1) else None
 
     s = until(finished, what="4 ok jobs, flaky retried, bad dead")

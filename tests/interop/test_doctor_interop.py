@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 import redis
 
 from gowork_compat.doctor import diagnose, repair
@@ -59,6 +60,7 @@ def test_healthy_mixed_namespace_has_no_findings_and_is_exported(harness: Harnes
     and the Go pool's busy worker."""
     import threading
 
+    pytest.importorskip("prometheus_client")
     from gowork_compat.metrics import NamespaceCollector
     from gowork_compat.pool import WorkerPool
 

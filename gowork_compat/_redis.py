@@ -18,7 +18,6 @@ import redis
 import redis.asyncio as aredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ._script import Script
 
@@ -281,6 +280,20 @@ def _resend_safe(exc: Exception) -> bool:
     return isinstance(exc, RedisConnectionError) and not isinstance(exc, _ReadFailed)
 
 
+def _polls_readable(sock: Any) -> bool:
+    """Whether an idle connection's socket has something to read (the server closed it, or
+    unread data): a zero-timeout poll(2), one system call. False where there is no socket
+    (not connected: sending connects) or no poll(2)."""
+    if sock is None or not hasattr(select, "poll"):
+        return False
+    try:
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return True
+
+
 async def _ignore_failure(_exc: Exception) -> None:
     return None
 
@@ -321,11 +334,7 @@ class RawSender:
         """This thread's connection, reconnected when the server closed it (or it holds
         unread data) while idle: nothing of ours is lost, nothing was sent on it."""
         conn = self._conn()
-        try:
-            stale = conn.can_read()
-        except (RedisConnectionError, RedisTimeoutError, OSError):
-            stale = True
-        if stale:
+        if _polls_readable(getattr(conn, "_sock", None)):
             conn.disconnect()
             conn.connect()
         return conn
@@ -421,17 +430,7 @@ class AutoPipeline:
             return False  # not connected: sending connects
         if reader.at_eof():
             return True
-        sock = writer.get_extra_info("socket")
-        if sock is None:
-            return False
-        if not hasattr(select, "poll"):
-            return False  # no poll(2): the pool's own check on checkout is all there is
-        try:
-            poller = select.poll()
-            poller.register(sock.fileno(), select.POLLIN)
-            return bool(poller.poll(0))
-        except (OSError, ValueError):
-            return True
+        return _polls_readable(writer.get_extra_info("socket"))
 
     async def _attempt(self, data: bytes, n: int) -> list[Any]:
         pool = self.client.connection_pool

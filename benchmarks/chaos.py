@@ -694,9 +694,10 @@ def exp_kill9(e: Exp, P: Json) -> Json:
     return e.account(names)
 
 
-#: seconds for the Python pools' reapers to requeue what a stopped Go pool stranded: first seen
-#: on a reap pass, requeued a dead-pool window (10 s) later, then run
-STRANDED_SETTLE = 30.0
+#: seconds for the Python pools' reapers to requeue what a stopped Go pool stranded: a reaper
+#: holds back 15 s after its own last failed contact with Redis, sees the list on a pass,
+#: requeues it a dead-pool window (10 s) later, then it runs (settle returns once done)
+STRANDED_SETTLE = 60.0
 
 
 def go_stops_first(e: Exp) -> None:

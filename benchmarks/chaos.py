@@ -29,8 +29,9 @@ Experiments (``--only`` takes a comma-separated subset):
   kill9      mixed Go and Python pools on the same job names, jobs fed continuously; one pool
              SIGKILLed and replaced every ~second (8 kills quick, 24 full)
   restart    Redis restarted (alternately SIGTERM and SIGKILL, AOF fsync always) while Go and
-             Python pools run (2 quick, 5 full)
-  outage     Redis down for 20 s (11 s quick) while Go and Python pools run jobs
+             Python pools run (2 quick, 5 full); at the end the Go pool stops first (a rolling
+             stop) and the Python reapers requeue what its lost acknowledgements stranded
+  outage     Redis down for 20 s (11 s quick) while Go and Python pools run jobs; Go stops first
   mixed      a Go pool and a Python pool with disjoint and shared job names; retries and
              scheduled jobs on both sides (Go's requeuer buries names it does not run)
   malformed  >= 1,000 malformed payloads (240 quick) in queues, retry, scheduled and dead sets
@@ -211,6 +212,8 @@ class Exp:
     enqueue_errors: list[str] = field(default_factory=list)
     settle_s: list[float] = field(default_factory=list)
     restart_exited: bool = False
+    #: uid -> pool id: jobs found in the in-progress list of a stopped Go pool (a dropped acknowledgement)
+    stranded: dict[str, str] = field(default_factory=dict)
     t0: float = 0.0
     _seq: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -303,9 +306,10 @@ class Exp:
                 if self.restart_exited:
                     self.start_pool(p.kind, p.config)
 
-    def stop_all(self) -> None:
+    def stop_all(self, kind: str | None = None) -> None:
+        """Stop every running pool (of ``kind`` only, when given) gracefully."""
         for p in self.pools:
-            if p.fate == "running":
+            if p.fate == "running" and (kind is None or p.kind == kind):
                 with self._lock:
                     p.fate = "stopping"
         for p in self.pools:
@@ -543,13 +547,16 @@ class Exp:
                 if prev["result"] in ("error", "panic"):
                     continue  # a retry after a handled failure: by design
                 dup = True
-                reasons[self._why(prev)] += 1
+                reasons[self._why(prev, u)] += 1
             twice += dup
         return twice, dict(reasons)
 
-    def _why(self, prev: Json) -> str:
+    def _why(self, prev: Json, uid: str = "") -> str:
         p: Pool = prev["pool"]
         reaped = {x["pool_id"] for x in self.reaped_live}
+        if self.stranded.get(uid) == p.pool_id and p.kind == "go" and prev["result"] is not None:
+            return ("allowed: Go's worker dropped its failed acknowledgement (Redis down); the job was left in the "
+                    "stopped Go pool's in-progress list and requeued by a Python reaper (at-least-once)")
         if p.pool_id in reaped:
             return "NOT ALLOWED: its pool was reaped while alive (issue 8 point 4)"
         if p.fate == "killed":
@@ -687,6 +694,30 @@ def exp_kill9(e: Exp, P: Json) -> Json:
     return e.account(names)
 
 
+#: seconds for the Python pools' reapers to requeue what a stopped Go pool stranded: a reaper
+#: holds back 15 s after its own last failed contact with Redis, sees the list on a pass,
+#: requeues it a dead-pool window (10 s) later, then it runs (settle returns once done)
+STRANDED_SETTLE = 60.0
+
+
+def go_stops_first(e: Exp) -> None:
+    """A rolling stop: the Go pools stop while the Python pools run on. A Go worker whose
+    acknowledgement failed during the restart/outage only logged it: the job is still in the
+    Go pool's in-progress list with the lock raised, for good once that pool leaves
+    worker_pools. The Python pools' reapers requeue such stranded lists (issue 8); settle
+    waits until they did and the jobs ran."""
+    e.stop_all("go")
+    stopped = {p.pool_id for p in e.pools if p.kind == "go" and p.fate == "stopped"}
+    try:
+        for loc, key, m, rec in e.scan():
+            if loc == "in_progress" and _pool_of(key) in stopped:
+                for u in _keys_of(m, rec):
+                    e.stranded[u] = _pool_of(key)
+    except redis.exceptions.RedisError as exc:
+        e.notes.append(f"could not read stranded lists: {exc}")
+    e.settle(STRANDED_SETTLE)
+
+
 def exp_restart(e: Exp, P: Json) -> Json:
     names = ["r_a", "r_b"]
     e.restart_exited = True
@@ -703,6 +734,7 @@ def exp_restart(e: Exp, P: Json) -> Json:
         e.service()
     e.enqueue_py(names[0], 20)
     e.settle(P["settle"])
+    go_stops_first(e)
     res = e.account(names)
     res["redis_restarts"] = P["restarts"]
     return res
@@ -725,6 +757,7 @@ def exp_outage(e: Exp, P: Json) -> Json:
     time.sleep(1.0)
     e.enqueue_py(names[0], 50)
     e.settle(P["settle"])
+    go_stops_first(e)
     res = e.account(names)
     res["redis_restarts"] = 1
     res["outage_s"] = P["outage_s"]
@@ -1111,8 +1144,8 @@ DESCRIPTIONS = {
     "kill9": "kill -9 cycles across 2 Go + 2 Python (sync, async) pools on shared job names, jobs fed by Go and "
              "Python enqueuers; every killed pool replaced at once",
     "restart": "Redis restarted (alternately SIGTERM and SIGKILL; AOF, fsync always; 1 s down) under 1 Go + 2 Python "
-               "pools",
-    "outage": "Redis down (SIGTERM, AOF) with 1 Go + 2 Python pools running 100 ms jobs",
+               "pools; the Go pool stopped first",
+    "outage": "Redis down (SIGTERM, AOF) with 1 Go + 2 Python pools running 100 ms jobs; the Go pool stopped first",
     "mixed": "a Go pool running go_only and both, a Python pool running py_only and both: Python-only jobs "
              "that fail once (2 s backoff) or are scheduled 2 s ahead, Go-scheduled jobs of both sides",
     "malformed": "malformed payloads in queues, retry, scheduled and dead sets among valid jobs, 2 Python pools; "

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import select
 import threading
 from collections.abc import Sequence
-from typing import Any, Union
+from typing import Any, Union, cast
 
 import redis
 import redis.asyncio as aredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 
 from ._script import Script
@@ -261,10 +263,52 @@ async def araw(client: aredis.Redis, commands: Sequence[bytes]) -> list[Any]:
         await pool.release(conn)
 
 
+class _ReadFailed(Exception):
+    """A connection problem after the commands were written: they may have run, so they are
+    not sent again (enqueue commands are not idempotent); carries the original error."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(str(exc))
+        self.exc = exc
+
+
+def _resend_safe(exc: Exception) -> bool:
+    """The errors of a retry policy after which the commands may be sent again: a connection
+    error while writing (reset, broken pipe: the server closed the connection). Not a write
+    timeout (part of the commands may have been delivered), nothing once the commands are
+    written (:class:`_ReadFailed`)."""
+    return isinstance(exc, RedisConnectionError) and not isinstance(exc, _ReadFailed)
+
+
+def _polls_readable(sock: Any) -> bool:
+    """Whether an idle connection's socket has something to read (the server closed it, or
+    unread data): a zero-timeout poll(2), one system call. False where there is no socket
+    (not connected: sending connects) or no poll(2)."""
+    if sock is None or not hasattr(select, "poll"):
+        return False
+    try:
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return True
+
+
+async def _ignore_failure(_exc: Exception) -> None:
+    return None
+
+
 class RawSender:
     """The sync twin of :func:`araw` for an enqueuer: each thread keeps one connection of
     the client's pool and writes pre-packed commands on it, skipping redis-py's per-call
-    machinery (about half the cost of a single enqueue)."""
+    machinery (about half the cost of a single enqueue).
+
+    Behaves like redis-py with the client's settings: a connection closed by the server
+    while it sat idle (a Redis restart) is found before writing and reconnected, as redis-py's
+    pool does on checkout; the client's ``health_check_interval`` is honoured; and a
+    connection error while *writing* is retried under the client's ``retry=`` policy. An
+    error once the commands are written (reading the replies) is raised, never resent: the
+    commands may have run."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
@@ -286,20 +330,47 @@ class RawSender:
             finally:
                 self.client.connection_pool.release(conn)
 
-    def send(self, commands: Sequence[bytes]) -> list[Any]:
+    def _ready(self) -> Any:
+        """This thread's connection, reconnected when the server closed it (or it holds
+        unread data) while idle: nothing of ours is lost, nothing was sent on it."""
         conn = self._conn()
+        if _polls_readable(getattr(conn, "_sock", None)):
+            conn.disconnect()
+            conn.connect()
+        return conn
+
+    def _attempt(self, data: bytes, n: int) -> list[Any]:
         try:
-            conn.send_packed_command([b"".join(commands)], check_health=False)
+            conn = self._ready()
+            conn.send_packed_command([data], check_health=True)
+        except BaseException:
+            self._drop()
+            raise  # nothing (or no complete command) reached Redis: the retry policy may resend
+        try:
             out: list[Any] = []
-            for _ in commands:
+            for _ in range(n):
                 try:
                     out.append(conn.read_response())
                 except ResponseError as exc:
                     out.append(exc)
             return out
+        except Exception as exc:
+            self._drop()
+            raise _ReadFailed(exc) from exc
         except BaseException:
             self._drop()
             raise
+
+    def send(self, commands: Sequence[bytes]) -> list[Any]:
+        data = b"".join(commands)
+        retry = getattr(self._conn(), "retry", None)
+        try:
+            if retry is None:
+                return self._attempt(data, len(commands))
+            return cast("list[Any]", retry.call_with_retry(lambda: self._attempt(data, len(commands)),
+                                                           lambda _exc: None, is_retryable=_resend_safe))
+        except _ReadFailed as failed:
+            raise failed.exc from None
 
     def execute(self, calls: Sequence[Call]) -> list[Any]:
         """Like :func:`execute` (errors raised, NOSCRIPT handled) without response callbacks:
@@ -349,10 +420,66 @@ class AutoPipeline:
             self._tasks.add(t)
             t.add_done_callback(self._tasks.discard)
 
+    @staticmethod
+    def _stale(conn: Any) -> bool:
+        """The server closed this idle connection (or it holds unread data), though the event
+        loop may not have noticed yet: a zero-timeout poll of its socket."""
+        reader = getattr(conn, "_reader", None)
+        writer = getattr(conn, "_writer", None)
+        if reader is None or writer is None:
+            return False  # not connected: sending connects
+        if reader.at_eof():
+            return True
+        return _polls_readable(writer.get_extra_info("socket"))
+
+    async def _attempt(self, data: bytes, n: int) -> list[Any]:
+        pool = self.client.connection_pool
+        conn = await pool.get_connection()  # type: ignore[no-untyped-call]
+        try:
+            try:
+                if self._stale(conn):
+                    await conn.disconnect()
+                    await conn.connect()
+                await conn.send_packed_command(data, check_health=True)
+            except BaseException:
+                await conn.disconnect()
+                raise  # nothing (or no complete command) reached Redis: the retry policy may resend
+            try:
+                out: list[Any] = []
+                for _ in range(n):
+                    try:
+                        out.append(await conn.read_response())
+                    except ResponseError as exc:
+                        out.append(exc)
+                return out
+            except Exception as exc:
+                await conn.disconnect()
+                raise _ReadFailed(exc) from exc
+            except BaseException:
+                await conn.disconnect()
+                raise
+        finally:
+            await pool.release(conn)
+
+    async def _send_raw(self, commands: list[bytes]) -> list[Any]:
+        """Like :func:`araw`, with the client's settings as redis-py applies them (see
+        :class:`RawSender`): a connection the server closed while idle is reconnected before
+        writing, a connection error while writing follows the client's ``retry=`` policy,
+        and nothing is resent once written."""
+        data = b"".join(commands)
+        retry = self.client.get_retry() if hasattr(self.client, "get_retry") else None
+        try:
+            if retry is None:
+                return await self._attempt(data, len(commands))
+            return cast("list[Any]", await retry.call_with_retry(lambda: self._attempt(data, len(commands)),
+                                                                 _ignore_failure, is_retryable=_resend_safe))
+        except _ReadFailed as failed:
+            raise failed.exc from None
+
     async def _flush(self, batch: list[tuple[list[bytes], asyncio.Future[list[Any]]]]) -> None:
         flat = [c for cmds, _ in batch for c in cmds]
         try:
-            replies = await araw(self.client, flat)
+            replies = await self._send_raw(flat)
         except BaseException as exc:
             for _, fut in batch:
                 if not fut.done():

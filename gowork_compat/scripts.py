@@ -41,6 +41,7 @@ __all__ = [
     "REAP_STALE_LOCKS",
     "REENQUEUE_IN_PROGRESS",
     "REQUEUE_DUE",
+    "REQUEUE_STRANDED",
     "Script",
     "ack_batch_call",
     "ack_keys",
@@ -52,6 +53,7 @@ __all__ = [
     "reap_stale_locks_call",
     "reenqueue_in_progress_call",
     "requeue_due_call",
+    "requeue_stranded_call",
     "reset_lock_call",
     "retry_all_dead_call",
     "retry_dead_job_call",
@@ -346,6 +348,55 @@ return nil
 def reap_stale_locks_call(keys: Keys, dead_pool_id: str, job_names: Iterable[str]) -> Call:
     return Call(dead_pool_id, script=REAP_STALE_LOCKS,
                 keys=[x for n in job_names for x in (keys.lock(n), keys.lock_info(n))])
+
+
+#: Reaper, beyond Go: requeue a *stranded* in-progress list -- one whose pool is in no set
+#: (a Go pool that dropped a failed acknowledgement and then stopped: Go's reapers only look
+#: at pools in worker_pools, so nobody ever would). Atomically re-checks that the pool is
+#: gone: a pool in worker_pools, or with a heartbeat_at younger than ARGV[3] seconds, is
+#: left untouched (returns {0, 0, 0}). Else moves up to ARGV[4] jobs back to the queue
+#: (bytes unchanged), each releasing one lock and lock_info count *that pool holds* (a
+#: count it does not hold is not taken from others); once the list is empty, gives back
+#: the rest of the pool's lock_info count. No count is left below 0.
+#: KEYS: worker_pools, heartbeat hash of the pool, in-progress list, queue, lock, lock_info.
+#: ARGV: pool id, now (unix s), dead-pool window (s), limit.
+#: Returns {1 (requeued) or 0 (pool alive: untouched), jobs moved, lock counts released}.
+REQUEUE_STRANDED = Script(
+    "requeue_stranded",
+    """
+if redis.call('sismember', KEYS[1], ARGV[1]) == 1 then return {0, 0, 0} end
+local beat = tonumber(redis.call('hget', KEYS[2], 'heartbeat_at'))
+if beat and beat + tonumber(ARGV[3]) > tonumber(ARGV[2]) then return {0, 0, 0} end
+local limit = tonumber(ARGV[4])
+local moved = 0
+local released = 0
+local function release(n)
+  local held = tonumber(redis.call('hget', KEYS[6], ARGV[1])) or 0
+  if held <= 0 then return end
+  if n > held then n = held end
+  if n == held then redis.call('hdel', KEYS[6], ARGV[1]) else redis.call('hincrby', KEYS[6], ARGV[1], -n) end
+  if redis.call('decrby', KEYS[5], n) < 0 then redis.call('set', KEYS[5], 0) end
+  released = released + n
+end
+while moved < limit do
+  local job = redis.call('rpoplpush', KEYS[3], KEYS[4])
+  if not job then break end
+  release(1)
+  moved = moved + 1
+end
+if redis.call('llen', KEYS[3]) == 0 then
+  local held = tonumber(redis.call('hget', KEYS[6], ARGV[1])) or 0
+  if held > 0 then release(held) end
+end
+return {1, moved, released}
+""",
+)
+
+
+def requeue_stranded_call(keys: Keys, pool_id: str, job_name: str, now: int, dead_after: int, limit: int) -> Call:
+    return Call(pool_id, now, dead_after, limit, script=REQUEUE_STRANDED,
+                keys=[keys.worker_pools, keys.heartbeat(pool_id), keys.in_progress(pool_id, job_name),
+                      keys.jobs(job_name), keys.lock(job_name), keys.lock_info(job_name)])
 
 
 # -- client scripts ---------------------------------------------------------------------------

@@ -38,16 +38,7 @@ FIGURES = ("lost", "in_progress_left", "live_pools_reaped", "run_twice_not_allow
            "crashes", "lock_residue_total", "http_failed")
 
 #: (experiment, figure) -> why it is not 0 today (issue 8 point that fixes it)
-KNOWN: dict[tuple[str, str], str] = {
-    ("outage", "in_progress_left"): "Go's worker drops an acknowledgement that fails while Redis is down (see "
-                                    "restart below); racy",
-    ("outage", "lock_residue_total"): "as for outage in_progress_left: the Go pool's lost acknowledgement leaves "
-                                      "the lock raised; racy",
-    ("restart", "in_progress_left"): "Go's worker drops an acknowledgement (LREM) that fails during a Redis "
-                                     "restart: the job stays in the Go pool's in-progress list, orphaned once "
-                                     "that pool stops (no reaper looks at pools gone from worker_pools); racy",
-    ("restart", "lock_residue_total"): "as above: the Go pool's lost acknowledgement leaves the lock raised",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def _run(tmp: Path, *args: str, timeout: float) -> dict[str, Any]:

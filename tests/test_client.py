@@ -271,7 +271,7 @@ def test_delete_dead_and_retry_job(client: Any, r: redis.Redis, ns: str) -> None
         client.delete_dead_job(NOW + 1, "1")  # right id, wrong time
     client.delete_retry_job(NOW, "1")
     assert r.exists(k.retry) == 0
-    with pytest.raises(JobNotFound):
+    with pytest.raises(JobNotFound, match=r"^nothing deleted$"):
         client.delete_retry_job(NOW, "1")
 
 

@@ -120,14 +120,14 @@ def test_accepts_client_objects_of_both_kinds(redis_server: object, ns: str, r: 
 
     asyncio.run(main())
     assert r.llen(Keys(ns).jobs("x")) == 3 and r.llen(Keys(ns).jobs("y")) == 100
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"^expected a Redis URL, redis\.Redis or redis\.asyncio\.Redis, got int"):
         Enqueuer(42, ns)  # type: ignore[arg-type]
 
 
 def test_redis_down_is_a_clear_error(ns: str) -> None:
     from tests.conftest import free_port
     enq = Enqueuer(f"redis://127.0.0.1:{free_port()}/0", ns)
-    with pytest.raises(redis.exceptions.ConnectionError):
+    with pytest.raises(redis.exceptions.ConnectionError, match=r"^Error 111 connecting to 127\.0\.0\.1:"):
         enq.enqueue("x", {})
     # the known-jobs cache did not record the failed SADD
     assert enq.planner.known_jobs_call(["x"]) is not None

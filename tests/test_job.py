@@ -148,7 +148,7 @@ DECODE_BAD: list[tuple[bytes, str]] = [
 
 @pytest.mark.parametrize(("raw", "reason"), DECODE_BAD, ids=[str(i) for i in range(len(DECODE_BAD))])
 def test_decode_errors(raw: bytes, reason: str) -> None:
-    with pytest.raises(JobDecodeError) as ei:
+    with pytest.raises(JobDecodeError, match=r"^malformed job payload: ") as ei:
         Job.decode(raw)
     msg = str(ei.value)
     assert msg.startswith("malformed job payload: ")

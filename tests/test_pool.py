@@ -35,11 +35,11 @@ def test_options_are_validated_at_registration(redis_url: str, ns: str) -> None:
         pool.job("x", lambda j: None, max_concurrency=-1)
     with pytest.raises(TypeError, match="takes"):
         pool.job("x", lambda a, b, c: None)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^job name must be a non-empty str"):
         pool.job("", lambda j: None)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^concurrency must be a positive int, got 0"):
         WorkerPool(redis_url, ns, 0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^Expected 5 to 6 fields, found 3: not a spec"):
         pool.periodically_enqueue("not a spec", "x")
     assert JobOptions(priority=0, max_fails=0).validated() == JobOptions(priority=1, max_fails=4)
 
@@ -222,7 +222,7 @@ def test_redis_down_at_start_raises(ns: str) -> None:
     from tests.conftest import free_port
     pool = WorkerPool(f"redis://127.0.0.1:{free_port()}/0", ns)
     pool.job("x", lambda j: None)
-    with pytest.raises(redis.exceptions.ConnectionError):
+    with pytest.raises(redis.exceptions.ConnectionError, match=r"^Error 111 connecting to 127\.0\.0\.1:"):
         pool.start()
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -83,8 +84,18 @@ def _go_text(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, sort_keys=True).encode("utf-8", "surrogatepass")
 
 
-#: values compared with Go, per property (checked by the last test of the module)
+#: values compared with Go, per property (checked when the module's tests are done)
 COMPARED: dict[str, int] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _every_property_compared_enough_values() -> Iterator[None]:
+    """After the module: every property that ran compared at least TOTAL values with Go
+    (a check of the tests themselves, so not a test of its own)."""
+    yield
+    assert EXAMPLES * BATCH >= TOTAL >= 1
+    for prop, n in COMPARED.items():
+        assert n >= TOTAL, (prop, n)
 
 
 def _ask(harness: Any, requests: list[dict[str, Any]], prop: str) -> list[dict[str, Any]]:
@@ -245,10 +256,3 @@ def test_unique_key_matches_go(harness: Any, cases: list[tuple[str, str, dict[st
         assert "error" not in a, a
         ours = Keys(ns).unique(name, args).encode("utf-8", "surrogatepass")
         assert ours == a["out"], (ns, name, args)
-
-
-def test_each_property_compared_enough_values() -> None:
-    """Runs last: every property that ran above compared at least TOTAL values with Go."""
-    assert EXAMPLES * BATCH >= TOTAL >= 1
-    for prop, n in COMPARED.items():
-        assert n >= TOTAL, (prop, n)

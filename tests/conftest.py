@@ -80,7 +80,7 @@ class RedisServer:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                self.proc.wait()
+                self.proc.wait(10)
         self.proc = None
 
     def restart(self, downtime: float = 0.0) -> None:

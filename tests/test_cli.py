@@ -143,7 +143,11 @@ def test_unix_socket_url(tmp_path: Path, ns: str) -> None:
         client.close()
     finally:
         server.terminate()
-        server.wait()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(10)
 
 
 UNREACHABLE_CMDS = [
@@ -295,6 +299,7 @@ def test_bulk_1000_lines_from_stdin(gw: Callable[..., subprocess.CompletedProces
     assert r.smembers(f"{ns}:known_jobs") == {b"job0", b"job1"}
 
 
+@pytest.mark.timeout(120)
 def test_bulk_progress_and_file(r: redis.Redis, ns: str, redis_url: str, tmp_path: Path) -> None:
     f = tmp_path / "jobs.jsonl"
     f.write_text("".join(json.dumps({"name": "p", "args": {"i": i}}) + "\n" for i in range(2500)))
@@ -573,7 +578,7 @@ def worker_proc(redis_url: str, ns: str, app_dir: Path) -> Iterator[Callable[...
     for p in procs:
         if p.poll() is None:
             p.kill()
-            p.wait()
+            p.wait(10)
 
 
 def read_line(p: subprocess.Popen[str], timeout: float = 20.0) -> str:
@@ -689,7 +694,7 @@ def test_webui_serves_with_basic_auth_and_stops(redis_url: str, ns: str, gw: Cal
     finally:
         if p.poll() is None:
             p.kill()
-            p.wait()
+            p.wait(10)
 
 
 def test_webui_warns_when_exposed_without_auth(redis_url: str, ns: str) -> None:

@@ -87,6 +87,7 @@ def compose_command() -> list[str]:
     pytest.skip("cannot validate docker-compose.yml with Docker Compose: " + "; ".join(tried))
 
 
+@pytest.mark.timeout(300)
 def test_docker_compose_config_validates() -> None:
     cmd = compose_command()
     env = {k: v for k, v in os.environ.items() if k != "GOWORK_WEBUI_AUTH"}

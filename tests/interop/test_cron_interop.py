@@ -63,7 +63,7 @@ class CronRef:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            self.proc.wait()
+            self.proc.wait(10)
 
 
 @pytest.fixture(scope="session")

@@ -174,6 +174,7 @@ def test_exhausted_python_job_is_dead_for_go_client_and_retried_from_go(
 
 
 # 3 -------------------------------------------------------------------------------------
+@pytest.mark.timeout(180)
 def test_go_and_python_pools_share_ten_queues_exactly_once(harness: Harness, redis_url: str, ns: str,
                                                            r: redis.Redis) -> None:
     names = [f"q{i}" for i in range(10)]

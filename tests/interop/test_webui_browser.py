@@ -207,7 +207,7 @@ class Browser:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            self.proc.wait()
+            self.proc.wait(10)
         os.close(self._cmd_w)
         os.close(self._resp_r)
         shutil.rmtree(self.profile, ignore_errors=True)

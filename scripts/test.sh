@@ -18,6 +18,7 @@ python3 -m ruff check .
 python3 -m mypy
 [ $# -gt 0 ] || bash scripts/docs.sh          # the documentation site, warnings as errors
 [ $# -gt 0 ] || bash scripts/compat-envs.sh   # lowest deps on Python 3.10, newest on 3.13
+[ $# -gt 0 ] || python3 scripts/mutation.py  # mutation testing: bounded pass (scripts/mutation-bounded.txt, benchmarks/mutation.md)
 export GOWORK_HARNESS="$PWD/go-harness/gowork-harness"
 python3 -m pytest -q -rs -p no:cacheprovider "$@"
 [ "$GOWORK_CONTAINERS" != 1 ] || bash scripts/docker.sh interop

@@ -7,16 +7,23 @@ for every mutant."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
 from datetime import timezone
 from typing import Any
 
 import pytest
+import redis
+import redis.asyncio as aredis
 
 from gowork_compat.heartbeat import Heartbeat
 from gowork_compat.job import Job
 from gowork_compat.keys import Keys, namespace_prefix
-from gowork_compat.periodic import PeriodicEnqueuer, periodic_job_id
+from gowork_compat.periodic import PeriodicEnqueuer, local_zone, periodic_job_id
+from gowork_compat.reaper import REENQUEUE_BATCH, Reaper
+from gowork_compat.requeuer import REQUEUE_BATCH, Requeuer
+from gowork_compat.scripts import REQUEUE_DUE
 from gowork_compat.worker import Fate, JobOptions, JobType, decide_fate, default_backoff
 
 
@@ -141,3 +148,124 @@ def test_fates_are_gos() -> None:
     assert (Fate.DONE, Fate.RETRY, Fate.DEAD) == (0, 1, 2)
     assert jt(backoff=lambda j: 7.9).backoff_seconds(job(1)) == 7
     assert 16 <= jt().backoff_seconds(job(1)) <= 16 + 29 * 2
+
+
+def test_periodic_zone_defaults_to_gos_local_zone() -> None:
+    assert PeriodicEnqueuer(Keys("ns"), [], zone=timezone.utc).zone is timezone.utc
+    assert PeriodicEnqueuer(Keys("ns"), []).zone == local_zone() is not None
+
+
+def test_requeuer_call_layout() -> None:
+    k = Keys("ns")
+    requeuer = Requeuer(k, k.retry, ["b", "a"])
+    assert requeuer.zset_key == "ns:retry" and requeuer.keys is k
+    call = requeuer.call(1700000000)
+    assert call.args == ("ns:jobs:", 1700000000, REQUEUE_BATCH, "ns:known_jobs")
+    assert call.script is REQUEUE_DUE
+    assert call.keys == ["ns:retry", "ns:dead", "ns:jobs:a", "ns:jobs:b"]
+    only_own = Requeuer(k, k.scheduled, ["a"], use_known_jobs=False).call(5, limit=7)
+    assert only_own.args == ("ns:jobs:", 5, 7, "") and only_own.keys == ["ns:scheduled", "ns:dead", "ns:jobs:a"]
+
+
+NOW = 1_700_000_000
+
+
+def _pool(r: redis.Redis, k: Keys, pool: str, beat_at: Any, names: str | None, jobs: dict[str, int]) -> None:
+    r.sadd(k.worker_pools, pool)
+    fields: dict[str, Any] = {}
+    if beat_at is not None:
+        fields["heartbeat_at"] = beat_at
+    if names is not None:
+        fields["job_names"] = names
+    if fields:
+        r.hset(k.heartbeat(pool), mapping=fields)
+    for name, n in jobs.items():
+        r.lpush(k.in_progress(pool, name), *[f"{pool}-{name}-{i}".encode() for i in range(n)])
+        r.incrby(k.lock(name), n)
+        r.hset(k.lock_info(name), pool, n)
+
+
+def test_reaper_decisions_are_gos(r: redis.Redis, ns: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Go's findDeadPools and reap: alive when the heartbeat is younger than 10 s; a pool with
+    a heartbeat time but no job names is skipped; dead pools get their in-progress jobs
+    requeued (by their heartbeat's names, or ours and known_jobs when the hash is gone, which
+    Go does not do), their heartbeat deleted, their membership and lock counts removed."""
+    k = Keys(ns)
+    r.sadd(k.known_jobs, "kn")
+    _pool(r, k, "own", NOW - 100, "a", {"a": 1})                  # ourselves: never reaped
+    _pool(r, k, "live", NOW - 9, "a", {"a": 2})                   # 9 s old: alive
+    _pool(r, k, "nonames", NOW - 100, None, {"a": 1})             # heartbeat time, no names: skipped
+    _pool(r, k, "dead", NOW - 10, "a,b", {"a": 3, "b": 1})        # 10 s old: dead
+    _pool(r, k, "garbled", "soon", "b", {"b": 2})                 # unreadable time: dead
+    _pool(r, k, "gone", None, None, {"a": 1, "kn": 2, "zz": 1})   # no hash: our names + known_jobs
+    r.sadd(k.worker_pools, "")                                      # garbage members: ignored
+    r.sadd(k.known_jobs, "")
+    r.lpush(k.in_progress("gone", ""), b"nameless")
+    with caplog.at_level(logging.INFO, logger="gowork_compat.reaper"):
+        report = asyncio.run(_reap(r, k, ["a", "b"]))
+    assert sorted(report.dead_pools) == ["dead", "garbled", "gone"]
+    logged = sorted(m.getMessage() for m in caplog.records if m.name == "gowork_compat.reaper")
+    assert [m.split(" (")[0] for m in logged] == [f"reaped dead worker pool {p}" for p in ("dead", "garbled", "gone")]
+    assert all(m.endswith(" in-progress jobs requeued)") for m in logged)
+    assert report.requeued == 3 + 1 + 2 + 1 + 2
+    assert sorted(x.decode() for x in r.smembers(k.worker_pools)) == ["", "live", "nonames", "own"]
+    assert r.lrange(k.in_progress("gone", ""), 0, -1) == [b"nameless"] and r.llen(k.jobs("")) == 0
+    for p in ("dead", "garbled", "gone"):
+        assert not r.exists(k.heartbeat(p))
+    for p in ("own", "live", "nonames"):
+        assert r.exists(k.heartbeat(p))
+    assert sorted(r.lrange(k.jobs("a"), 0, -1)) == sorted([b"dead-a-0", b"dead-a-1", b"dead-a-2", b"gone-a-0"])
+    assert sorted(r.lrange(k.jobs("b"), 0, -1)) == sorted([b"dead-b-0", b"garbled-b-0", b"garbled-b-1"])
+    assert sorted(r.lrange(k.jobs("kn"), 0, -1)) == [b"gone-kn-0", b"gone-kn-1"]
+    assert r.llen(k.in_progress("gone", "zz")) == 1 and r.llen(k.jobs("zz")) == 0  # a name nobody knows
+    # locks: what the live, own and skipped pools hold stays; the dead pools' is given back
+    assert int(r.get(k.lock("a")) or 0) == 1 + 2 + 1
+    assert {f.decode(): int(v) for f, v in r.hgetall(k.lock_info("a")).items()} == {"own": 1, "live": 2, "nonames": 1}
+    assert int(r.get(k.lock("b")) or 0) == 0 and r.hgetall(k.lock_info("b")) == {}
+    assert int(r.get(k.lock("kn")) or 0) == 0 and r.hgetall(k.lock_info("kn")) == {}
+    # a second pass finds nothing more
+    again = asyncio.run(_reap(r, k, ["a", "b"]))
+    assert again.dead_pools == [] and again.requeued == 0
+
+
+def test_reaper_cleans_locks_of_a_dead_pool_without_names(r: redis.Redis, ns: str) -> None:
+    """A dead pool without heartbeat and with no in-progress jobs: Go only removes it and
+    gives back the locks of its own job names (lock never below 0)."""
+    k = Keys(ns)
+    r.sadd(k.worker_pools, "ghost")
+    r.set(k.lock("a"), 1)
+    r.hset(k.lock_info("a"), mapping={"ghost": 3, "other": 1})
+    report = asyncio.run(_reap(r, k, ["a"]))
+    assert report.dead_pools == ["ghost"] and report.requeued == 0
+    assert int(r.get(k.lock("a"))) == 0
+    assert r.hgetall(k.lock_info("a")) == {b"other": b"1"}
+    assert not r.sismember(k.worker_pools, "ghost")
+
+
+def test_reaper_requeues_in_batches(r: redis.Redis, ns: str) -> None:
+    k = Keys(ns)
+    _pool(r, k, "big", NOW - 60, "a", {"a": REENQUEUE_BATCH + 3})
+    report = asyncio.run(_reap(r, k, ["a"]))
+    assert report.requeued == REENQUEUE_BATCH + 3 == r.llen(k.jobs("a"))
+    assert int(r.get(k.lock("a"))) == 0
+
+
+def test_reaper_reads_any_client_and_undecodable_ids(r: redis.Redis, ns: str) -> None:
+    """Pool ids are read as UTF-8 with replacement, from clients that decode or not."""
+    k = Keys(ns)
+    _pool(r, k, "dead", NOW - 60, "a", {"a": 1})
+    report = asyncio.run(_reap(r, k, ["a"], decode=True))
+    assert report.dead_pools == ["dead"] and report.requeued == 1
+    assert r.lrange(k.jobs("a"), 0, -1) == [b"dead-a-0"]
+    r.sadd(k.worker_pools, b"\xffbad")
+    report = asyncio.run(_reap(r, k, ["a"]))
+    assert report.dead_pools == ["\ufffdbad"] and report.requeued == 0
+
+
+async def _reap(r: redis.Redis, k: Keys, names: list[str], decode: bool = False) -> Any:
+    port = r.connection_pool.connection_kwargs["port"]
+    client = aredis.Redis(port=port, decode_responses=decode)
+    try:
+        return await Reaper(k, "own", names).reap(client, NOW)
+    finally:
+        await client.aclose()

@@ -269,3 +269,27 @@ async def _reap(r: redis.Redis, k: Keys, names: list[str], decode: bool = False)
         return await Reaper(k, "own", names).reap(client, NOW)
     finally:
         await client.aclose()
+
+
+class _SortedSets(aredis.Redis):
+    """SMEMBERS in sorted order, so that a test can put skipped pools before dead ones."""
+
+    async def smembers(self, name: Any) -> Any:  # type: ignore[override]
+        return sorted(await super().smembers(name))
+
+
+def test_reaper_goes_on_after_pools_it_skips(r: redis.Redis, ns: str) -> None:
+    k = Keys(ns)
+    _pool(r, k, "a-live", NOW - 1, "a", {"a": 1})
+    _pool(r, k, "b-nonames", NOW - 60, None, {"a": 1})
+    _pool(r, k, "c-dead", NOW - 60, "a", {"a": 1})
+
+    async def reap() -> Any:
+        client = _SortedSets(port=r.connection_pool.connection_kwargs["port"])
+        try:
+            return await Reaper(k, "own", ["a"]).reap(client, NOW)
+        finally:
+            await client.aclose()
+
+    report = asyncio.run(reap())
+    assert report.dead_pools == ["c-dead"] and report.requeued == 1

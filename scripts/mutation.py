@@ -68,7 +68,8 @@ def main() -> int:
     ap.add_argument("--full", action="store_true", help="every mutant, not the bounded list")
     ap.add_argument("--keep", type=Path, help="scratch directory to use and keep")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="mutants tested at once")
-    ap.add_argument("--timeout", type=float, default=1800.0, help="give up after this many seconds")
+    ap.add_argument("--timeout", type=float, default=3600.0, help="give up after this many seconds")
+    ap.add_argument("--names-only", action="store_true", help="list surviving mutants without their diffs")
     a = ap.parse_args()
 
     scratch = a.keep or Path(tempfile.mkdtemp(prefix="gowork-mutation-"))
@@ -109,7 +110,8 @@ def main() -> int:
             detail = ", ".join(f"{n} {s}" for s, n in sorted(c.items()))
             print(f"  {module}: {score:.1%} killed of {total - c['equivalent']} ({detail})")
         for name in alive:
-            print(f"\n{STATUS.get(codes[name], 'suspicious')}: {name}\n{show(scratch, env, name)}")
+            diff = "" if a.names_only else "\n" + show(scratch, env, name)
+            print(f"{STATUS.get(codes[name], 'suspicious')}: {name}{diff}")
         if not codes:
             print("mutation: no mutant matched the list")
             return 1

@@ -94,6 +94,10 @@ def main() -> int:
             return 1
         codes = results(scratch)
         if wanted:
+            stale = [p for p in wanted if not any(fnmatch.fnmatchcase(k, p) for k in codes)]
+            if stale:
+                print(f"mutation: patterns of {BOUNDED.name} that match no mutant (renamed code?): {stale}")
+                return 1
             codes = {k: v for k, v in codes.items() if any(fnmatch.fnmatchcase(k, p) for p in wanted)}
         equivalent = set(patterns(EQUIVALENT))
         alive = sorted(k for k, v in codes.items() if v not in KILLED and k not in equivalent)

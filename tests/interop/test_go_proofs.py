@@ -381,27 +381,39 @@ def test_redis_restart_with_go_and_python_pools_in_one_namespace(private_redis_s
     """Redis restarts under a Go pool and a Python pool sharing a namespace: both carry on
     afterwards and every acknowledged enqueue runs."""
     h = Harness(harness_bin, "127.0.0.1", private_redis_server.port, ns)
-    cfg = {"concurrency": 2, "jobs": {"r": {"behavior": {"kind": "succeed", "sleep_ms": 20}}}}
+    cfg = {"concurrency": 2, "jobs": {"r": {"behavior": {"kind": "succeed", "sleep_ms": 100}}}}
     enq = Enqueuer(private_redis_server.url, ns)
     sent: list[str] = []
+
+    def send(i: int) -> None:
+        for _ in range(200):
+            try:
+                sent.append(enq.enqueue("r", {"i": i}).id)
+                return
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.05)
+        raise AssertionError("Redis did not come back")
+
+    def feed_until(pred: Callable[[], bool], what: str) -> None:
+        """Enqueue bursts of 20 jobs, one a second (more than one pool runs at once, so that
+        the Go pool polling at its slowest finds some), until ``pred`` holds (at most 30 s)."""
+        deadline = time.monotonic() + 30
+        while not pred():
+            assert time.monotonic() < deadline, what
+            for _ in range(20):
+                send(len(sent))
+            time.sleep(1)
+
     with h.start_worker(cfg) as go, h.start_python_worker(cfg) as py:
         def ran() -> set[str]:
             return {e["id"] for w in (go, py) for e in w.events("job_start")}
-        sent += [enq.enqueue("r", {"i": i}).id for i in range(20)]
-        until(lambda: len(ran()) >= 5, what="some jobs before the restart")
+        feed_until(lambda: bool(go.events("job_start")) and bool(py.events("job_start")),
+                   "both pools to run jobs before the restart")
         before = {w: len(w.events("job_start")) for w in (go, py)}
         private_redis_server.restart(downtime=1.0)
-        for i in range(20, 80):
-            for _ in range(200):
-                try:
-                    sent.append(enq.enqueue("r", {"i": i}).id)
-                    break
-                except redis.exceptions.ConnectionError:
-                    time.sleep(0.05)
-            time.sleep(0.02)
+        feed_until(lambda: all(len(w.events("job_start")) > before[w] for w in (go, py)),
+                   "both pools to run jobs after the restart")
         until(lambda: set(sent) <= ran(), timeout=40, what="every acknowledged job to run")
-        for w in (go, py):
-            assert len(w.events("job_start")) > before[w], "both pools ran jobs after the restart"
         go.stop()
         py.stop()
         assert go.returncode == 0 and py.returncode == 0

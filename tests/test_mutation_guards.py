@@ -293,3 +293,51 @@ def test_reaper_goes_on_after_pools_it_skips(r: redis.Redis, ns: str) -> None:
 
     report = asyncio.run(reap())
     assert report.dead_pools == ["c-dead"] and report.requeued == 1
+
+
+def test_failure_acknowledgements_follow_gos_fate(monkeypatch: pytest.MonkeyPatch,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """What the pool writes after a failure (Go's jobFate and terminateAndRetry/Dead):
+    retry at now + backoff, dead at now, dropped with skip_dead; the job carries fails+1,
+    the error text and failed_at = now."""
+    from gowork_compat.pool.common import Running
+    from gowork_compat.pool.runner import error_text, failure_ack
+
+    monkeypatch.setattr("time.time", lambda: NOW + 0.75)
+    payload = Job(name="n", id="i", enqueued_at=1, args={"a": 1}).encode()
+
+    def run(fails: int) -> Running:
+        job = Job.decode(payload)
+        job.fails = fails
+        return Running(job=job, worker_id="w", group=2)
+
+    def jt(**opts: Any) -> JobType:
+        return JobType("n", lambda j: None, JobOptions(**opts).validated())
+
+    ack = failure_ack(run(0), jt(max_fails=3, backoff=lambda j: 7 + j.fails), ValueError("boom"))
+    assert (ack.group, ack.raw, ack.fate, ack.score) == (2, payload, Fate.RETRY, NOW + 8)
+    retried = Job.decode(ack.member)
+    assert (retried.fails, retried.last_err, retried.failed_at, retried.args) == (1, "boom", NOW, {"a": 1})
+
+    ack = failure_ack(run(1), jt(max_fails=3), ValueError("boom"))
+    assert ack.fate == Fate.RETRY and ack.score - NOW in {2 ** 4 + 15 + s * 3 for s in range(30)}
+
+    def broken(job: Job) -> int:
+        raise RuntimeError("no backoff")
+    with caplog.at_level(logging.ERROR, logger="gowork_compat"):
+        ack = failure_ack(run(1), jt(max_fails=3, backoff=broken), ValueError("boom"))
+    assert ack.fate == Fate.RETRY and ack.score - NOW in {2 ** 4 + 15 + s * 3 for s in range(30)}
+    assert any(r.getMessage() == "backoff of job n failed; using the default" for r in caplog.records)
+
+    ack = failure_ack(run(2), jt(max_fails=3), KeyError("k"))
+    assert (ack.group, ack.raw, ack.fate, ack.score) == (2, payload, Fate.DEAD, NOW)
+    dead = Job.decode(ack.member)
+    assert (dead.fails, dead.last_err, dead.failed_at) == (3, "'k'", NOW)
+
+    ack = failure_ack(run(2), jt(max_fails=3, skip_dead=True), ValueError("boom"))
+    assert (ack.group, ack.raw, ack.fate, ack.score, ack.member) == (2, payload, Fate.DONE, 0, b"")
+    ack = failure_ack(run(0), None, ValueError("stray"))
+    assert (ack.fate, ack.score, Job.decode(ack.member).last_err) == (Fate.DEAD, NOW, "stray")
+
+    assert error_text(ValueError("x")) == "x"
+    assert error_text(ValueError()) == "ValueError"

@@ -63,6 +63,32 @@ def show(scratch: Path, env: dict[str, str], name: str) -> str:
     return "\n".join(x for x in res.stdout.splitlines() if x[:1] in "+-@" and not x.startswith(("+++", "---")))
 
 
+def write_markdown(path: Path, codes: dict[str, int | None], equivalent: set[str]) -> None:
+    """Tables of the pass: per module, then per function with anything not killed."""
+    def status(k: str, v: int | None) -> str:
+        if k in equivalent and v not in KILLED:
+            return "equivalent"
+        return "killed" if v in KILLED else STATUS.get(v, "?")
+
+    cols = ["killed", "survived", "no tests", "equivalent", "not checked"]
+    by_module: dict[str, Counter[str]] = {}
+    by_function: dict[str, Counter[str]] = {}
+    for k, v in codes.items():
+        st = status(k, v)
+        by_module.setdefault(k.split(".x", 1)[0], Counter())[st] += 1
+        by_function.setdefault(k.rsplit("__mutmut_", 1)[0], Counter())[st] += 1
+    lines = ["| module | mutants | " + " | ".join(cols) + " | score |", "|---" * (len(cols) + 3) + "|"]
+    for name, c in sorted(by_module.items()):
+        checked = sum(c.values()) - c["not checked"] - c["equivalent"]
+        lines.append(f"| {name} | {sum(c.values())} | " + " | ".join(str(c[x]) for x in cols)
+                     + f" | {c['killed'] / max(1, checked):.0%} |")
+    lines += ["", "| function | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for name, c in sorted(by_function.items()):
+        if c["survived"] or c["no tests"]:
+            lines.append(f"| `{name.replace('ǁ', '.')}` | " + " | ".join(str(c[x]) for x in cols) + " |")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--full", action="store_true", help="every mutant, not the bounded list")
@@ -70,6 +96,9 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="mutants tested at once")
     ap.add_argument("--timeout", type=float, default=3600.0, help="give up after this many seconds")
     ap.add_argument("--names-only", action="store_true", help="list surviving mutants without their diffs")
+    ap.add_argument("--report-only", action="store_true",
+                    help="with --keep: report on the results already in the scratch dir (e.g. an interrupted run)")
+    ap.add_argument("--markdown", type=Path, help="also write the score tables (per module, per function) here")
     a = ap.parse_args()
 
     scratch = a.keep or Path(tempfile.mkdtemp(prefix="gowork-mutation-"))
@@ -85,8 +114,11 @@ def main() -> int:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         wanted = [] if a.full else patterns(BOUNDED)
         started = time.monotonic()
-        run = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(a.jobs), *wanted],
-                             cwd=scratch, env=env, capture_output=True, text=True, timeout=a.timeout)
+        if a.report_only:
+            run = subprocess.CompletedProcess([], 0, "", "")
+        else:
+            run = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(a.jobs), *wanted],
+                                 cwd=scratch, env=env, capture_output=True, text=True, timeout=a.timeout)
         took = time.monotonic() - started
         if run.returncode != 0:
             sys.stdout.write(run.stdout[-4000:] + run.stderr[-4000:])
@@ -113,6 +145,8 @@ def main() -> int:
             score = dead / max(1, total - c["equivalent"])
             detail = ", ".join(f"{n} {s}" for s, n in sorted(c.items()))
             print(f"  {module}: {score:.1%} killed of {total - c['equivalent']} ({detail})")
+        if a.markdown:
+            write_markdown(a.markdown, codes, equivalent)
         for name in alive:
             diff = "" if a.names_only else "\n" + show(scratch, env, name)
             print(f"{STATUS.get(codes[name], 'suspicious')}: {name}{diff}")

@@ -205,9 +205,10 @@ def test_reaper_decisions_are_gos(r: redis.Redis, ns: str, caplog: pytest.LogCap
         report = asyncio.run(_reap(r, k, ["a", "b"]))
     assert sorted(report.dead_pools) == ["dead", "garbled", "gone"]
     logged = sorted(m.getMessage() for m in caplog.records if m.name == "gowork_compat.reaper")
-    assert [m.split(" (")[0] for m in logged] == [f"reaped dead worker pool {p}" for p in ("dead", "garbled", "gone")]
-    assert all(m.endswith(" in-progress jobs requeued)") for m in logged)
+    assert logged == [f"reaped dead worker pool {p} ({n} in-progress jobs requeued)"
+                      for p, n in (("dead", 4), ("garbled", 2), ("gone", 3))]
     assert report.requeued == 3 + 1 + 2 + 1 + 2
+    assert report.per_pool == {"dead": 4, "garbled": 2, "gone": 3} and not report.held_back
     assert sorted(x.decode() for x in r.smembers(k.worker_pools)) == ["", "live", "nonames", "own"]
     assert r.lrange(k.in_progress("gone", ""), 0, -1) == [b"nameless"] and r.llen(k.jobs("")) == 0
     for p in ("dead", "garbled", "gone"):
@@ -236,7 +237,7 @@ def test_reaper_cleans_locks_of_a_dead_pool_without_names(r: redis.Redis, ns: st
     r.set(k.lock("a"), 1)
     r.hset(k.lock_info("a"), mapping={"ghost": 3, "other": 1})
     report = asyncio.run(_reap(r, k, ["a"]))
-    assert report.dead_pools == ["ghost"] and report.requeued == 0
+    assert report.dead_pools == ["ghost"] and report.requeued == 0 and report.per_pool == {"ghost": 0}
     assert int(r.get(k.lock("a"))) == 0
     assert r.hgetall(k.lock_info("a")) == {b"other": b"1"}
     assert not r.sismember(k.worker_pools, "ghost")
@@ -341,3 +342,73 @@ def test_failure_acknowledgements_follow_gos_fate(monkeypatch: pytest.MonkeyPatc
 
     assert error_text(ValueError("x")) == "x"
     assert error_text(ValueError()) == "ValueError"
+
+
+def test_reaper_holds_back_after_its_own_outage(r: redis.Redis, ns: str) -> None:
+    k = Keys(ns)
+    _pool(r, k, "dead", NOW - 60, "a", {"a": 1})
+    clock = [100.0]
+    reaper = Reaper(k, "own", ["a"], clock=lambda: clock[0])
+    assert reaper.QUIET_AFTER_OUTAGE == 15
+
+    async def reap() -> Any:
+        client = aredis.Redis(port=r.connection_pool.connection_kwargs["port"])
+        try:
+            return await reaper.reap(client, NOW)
+        finally:
+            await client.aclose()
+
+    reaper.note_outage()
+    clock[0] = 114.9
+    held = asyncio.run(reap())
+    assert held.held_back is True and held.dead_pools == [] and r.sismember(k.worker_pools, "dead")
+    clock[0] = 115.0
+    done = asyncio.run(reap())
+    assert done.held_back is False and done.dead_pools == ["dead"]
+
+
+def test_reaper_notes_its_own_outage() -> None:
+    clock = [50.0]
+    reaper = Reaper(Keys("ns"), "own", [], clock=lambda: clock[0])
+    dead = aredis.Redis(port=1, socket_connect_timeout=0.5)
+
+    async def reap() -> Any:
+        try:
+            return await reaper.reap(dead, NOW)
+        finally:
+            await dead.aclose()
+
+    with pytest.raises(redis.exceptions.ConnectionError, match=r"^Error \d+ connecting to localhost:1"):
+        asyncio.run(reap())
+    clock[0] = 64.0
+    assert asyncio.run(Reaper.reap(reaper, dead, NOW)).held_back
+
+
+def test_periodic_run_once_respects_another_pools_pass(r: redis.Redis, ns: str) -> None:
+    k = Keys(ns)
+    pe = PeriodicEnqueuer(k, [PeriodicEnqueuer.make("0 * * * * *", "x", "v0.5.1")], zone=timezone.utc)
+
+    async def once(now: int) -> bool:
+        client = aredis.Redis(port=r.connection_pool.connection_kwargs["port"])
+        try:
+            return await pe.run_once(client, now)
+        finally:
+            await client.aclose()
+
+    now = 1_699_999_980
+    assert asyncio.run(once(now)) is True
+    assert int(r.get(k.last_periodic_enqueue)) == now and r.zcard(k.scheduled) == 3
+    assert asyncio.run(once(now + 2)) is False  # another pass 2 s ago: Go's rule says not yet
+    r.set(k.last_periodic_enqueue, "garbage")
+    assert asyncio.run(once(now + 3)) is True and int(r.get(k.last_periodic_enqueue)) == now + 3
+    r.delete(k.last_periodic_enqueue)
+    assert asyncio.run(once(now + 4)) is True
+
+
+def test_failure_ack_of_a_job_without_its_bytes() -> None:
+    from gowork_compat.pool.common import Running
+    from gowork_compat.pool.runner import failure_ack
+    jt = JobType("n", lambda j: None, JobOptions(max_fails=1).validated())
+    ack = failure_ack(Running(job=Job(name="n", id="i", enqueued_at=1, args={}), worker_id="w", group=1), jt,
+                      ValueError("x"))
+    assert ack.raw == b"" and ack.fate == Fate.DEAD

@@ -66,7 +66,7 @@ def show(scratch: Path, env: dict[str, str], name: str) -> str:
 def write_markdown(path: Path, codes: dict[str, int | None], equivalent: set[str]) -> None:
     """Tables of the pass: per module, then per function with anything not killed."""
     def status(k: str, v: int | None) -> str:
-        if k in equivalent and v not in KILLED:
+        if k in equivalent and v == 0:
             return "equivalent"
         return "killed" if v in KILLED else STATUS.get(v, "?")
 
@@ -136,7 +136,7 @@ def main() -> int:
         by_module: dict[str, Counter[str]] = {}
         for k, v in codes.items():
             module = k.split(".x", 1)[0]
-            status = "equivalent" if k in equivalent and v not in KILLED else STATUS.get(v, "suspicious")
+            status = "equivalent" if k in equivalent and v == 0 else STATUS.get(v, "suspicious")
             by_module.setdefault(module, Counter())[status] += 1
         print(f"mutation: {len(codes)} mutants in {took:.0f} s ({'full' if a.full else 'bounded'} pass)")
         for module, c in sorted(by_module.items()):

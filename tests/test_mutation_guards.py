@@ -412,3 +412,14 @@ def test_failure_ack_of_a_job_without_its_bytes() -> None:
     ack = failure_ack(Running(job=Job(name="n", id="i", enqueued_at=1, args={}), worker_id="w", group=1), jt,
                       ValueError("x"))
     assert ack.raw == b"" and ack.fate == Fate.DEAD
+
+
+def test_reaper_counts_nothing_for_a_dead_pool_with_no_names(r: redis.Redis, ns: str) -> None:
+    """No heartbeat names, no names of ours, no known_jobs: removed, nothing requeued."""
+    k = Keys(ns)
+    r.sadd(k.worker_pools, "ghost")
+    _pool(r, k, "blank", NOW - 60, "", {})
+    report = asyncio.run(_reap(r, k, []))
+    assert sorted(report.dead_pools) == ["blank", "ghost"]
+    assert report.requeued == 0 and report.per_pool == {"blank": 0, "ghost": 0}
+    assert r.smembers(k.worker_pools) == set()

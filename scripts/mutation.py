@@ -80,8 +80,8 @@ def write_markdown(path: Path, codes: dict[str, int | None], equivalent: set[str
     lines = ["| module | mutants | " + " | ".join(cols) + " | score |", "|---" * (len(cols) + 3) + "|"]
     for name, c in sorted(by_module.items()):
         checked = sum(c.values()) - c["not checked"] - c["equivalent"]
-        lines.append(f"| {name} | {sum(c.values())} | " + " | ".join(str(c[x]) for x in cols)
-                     + f" | {c['killed'] / max(1, checked):.0%} |")
+        score = f"{c['killed'] / checked:.0%}" if checked else "–"
+        lines.append(f"| {name} | {sum(c.values())} | " + " | ".join(str(c[x]) for x in cols) + f" | {score} |")
     lines += ["", "| function | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for name, c in sorted(by_function.items()):
         if c["survived"] or c["no tests"]:

@@ -109,6 +109,7 @@ def retry_deltas(h: Harness, r: redis.Redis, start: Callable[[dict[str, Any]], W
     out: dict[int, list[int]] = {f: [] for f in RETRY_FAILS}
     for m, score in r.zrange(k.retry, 0, -1, withscores=True):
         d = json.loads(m)
+        assert d["fails"] in out, f"a job failed again at once (fails={d['fails']}): retried without its backoff"
         out[d["fails"]].append(int(score) - d["failed_at"])
     return out
 

@@ -108,6 +108,7 @@ def test_worker_stop_drain_and_signals(harness: Harness, r: redis.Redis) -> None
         assert r.llen(keys.jobs("slow")) == 0
         assert w.events("job_start") == []  # quiet
         assert w.stop() == 0
+        w.wait_for(lambda e: e.get("event") == "exited")  # the reader thread may lag the exit
         assert w.events()[-2:] == [{"event": "stopped"}, {"event": "exited"}]
     assert not r.sismember(keys.worker_pools, w.pool_id)
 

@@ -269,7 +269,7 @@ def test_stop_cancels_async_handlers_after_the_grace_period(redis_url: str, ns: 
 def test_stop_after_a_failed_start_does_not_raise(ns: str) -> None:
     pool = WorkerPool(f"redis://127.0.0.1:{free_port()}/0", ns)
     pool.job("x", lambda j: None)
-    with pytest.raises(redis.exceptions.ConnectionError):
+    with pytest.raises(redis.exceptions.ConnectionError, match=r"^Error \d+ connecting to 127\.0\.0\.1:"):
         pool.start()
     pool.stop()
     pool.stop()
@@ -277,7 +277,7 @@ def test_stop_after_a_failed_start_does_not_raise(ns: str) -> None:
     async def main() -> None:
         apool = WorkerPool(f"redis://127.0.0.1:{free_port()}/0", ns)
         apool.job("x", lambda j: None)
-        with pytest.raises(redis.exceptions.ConnectionError):
+        with pytest.raises(redis.exceptions.ConnectionError, match=r"^Error \d+ connecting to 127\.0\.0\.1:"):
             await apool.astart()
         await apool.astop()
 

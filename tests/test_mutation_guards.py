@@ -318,7 +318,7 @@ def test_failure_acknowledgements_follow_gos_fate(monkeypatch: pytest.MonkeyPatc
     ack = failure_ack(run(0), jt(max_fails=3, backoff=lambda j: 7 + j.fails), ValueError("boom"))
     assert (ack.group, ack.raw, ack.fate, ack.score) == (2, payload, Fate.RETRY, NOW + 8)
     retried = Job.decode(ack.member)
-    assert (retried.fails, retried.last_err, retried.failed_at, retried.args) == (1, "boom", NOW, {"a": 1})
+    assert (retried.fails, retried.last_err, retried.failed_at, retried.args) == (1, "ValueError: boom", NOW, {"a": 1})
 
     ack = failure_ack(run(1), jt(max_fails=3), ValueError("boom"))
     assert ack.fate == Fate.RETRY and ack.score - NOW in {2 ** 4 + 15 + s * 3 for s in range(30)}
@@ -333,14 +333,14 @@ def test_failure_acknowledgements_follow_gos_fate(monkeypatch: pytest.MonkeyPatc
     ack = failure_ack(run(2), jt(max_fails=3), KeyError("k"))
     assert (ack.group, ack.raw, ack.fate, ack.score) == (2, payload, Fate.DEAD, NOW)
     dead = Job.decode(ack.member)
-    assert (dead.fails, dead.last_err, dead.failed_at) == (3, "'k'", NOW)
+    assert (dead.fails, dead.last_err, dead.failed_at) == (3, "KeyError: k", NOW)
 
     ack = failure_ack(run(2), jt(max_fails=3, skip_dead=True), ValueError("boom"))
     assert (ack.group, ack.raw, ack.fate, ack.score, ack.member) == (2, payload, Fate.DONE, 0, b"")
     ack = failure_ack(run(0), None, ValueError("stray"))
-    assert (ack.fate, ack.score, Job.decode(ack.member).last_err) == (Fate.DEAD, NOW, "stray")
+    assert (ack.fate, ack.score, Job.decode(ack.member).last_err) == (Fate.DEAD, NOW, "ValueError: stray")
 
-    assert error_text(ValueError("x")) == "x"
+    assert error_text(ValueError("x")) == "ValueError: x"
     assert error_text(ValueError()) == "ValueError"
 
 

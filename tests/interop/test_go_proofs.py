@@ -45,9 +45,10 @@ def raw_job(name: str, i: int, fails: int = 0, **extra: Any) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def state(r: redis.Redis, ns: str, pool_ids: list[str]) -> dict[str, Any]:
+def state(r: redis.Redis, ns: str, pool_ids: list[str], err_prefix: str = "") -> dict[str, Any]:
     """Every key of ``ns`` but the heartbeats, pool ids replaced by "<pool>", times in
-    retry/dead members replaced by their distance from ``failed_at``."""
+    retry/dead members replaced by their distance from ``failed_at``, ``err_prefix`` taken
+    off the front of error texts."""
 
     def norm(text: str) -> str:
         for p in pool_ids:
@@ -58,6 +59,8 @@ def state(r: redis.Redis, ns: str, pool_ids: list[str]) -> dict[str, Any]:
         d = json.loads(raw)
         delta = score - d.get("failed_at", 0)
         d["failed_at"] = "<t>" if "failed_at" in d else None
+        if err_prefix and str(d.get("err", "")).startswith(err_prefix):
+            d["err"] = d["err"][len(err_prefix):]
         return json.dumps(d, sort_keys=True), delta
 
     out: dict[str, Any] = {}
@@ -247,7 +250,8 @@ def test_batch_fetch_and_ack_leave_what_a_go_pool_leaves(harness: Harness, r: re
             w.wait_jobs(total - 1 + total2 - 1, timeout=60)
             until(lambda k=k: r.zcard(k.dead) == 2 * 5, what="dead jobs")
             w.stop()
-        ends[side] = state(r, h.namespace, [w.pool_id])
+        # the one other difference is documented: our err is "Type: message" (Go's a bare message)
+        ends[side] = state(r, h.namespace, [w.pool_id], err_prefix="RuntimeError: " if side == "py" else "")
     go, py = ends["go"], ends["py"]
     if "last_periodic_enqueue" in go and "last_periodic_enqueue" not in py:
         del go["last_periodic_enqueue"]  # Go's periodic enqueuer writes it even with no periodic jobs

@@ -341,6 +341,11 @@ def test_failure_acknowledgements_follow_gos_fate(monkeypatch: pytest.MonkeyPatc
     assert (ack.fate, ack.score, Job.decode(ack.member).last_err) == (Fate.DEAD, NOW, "ValueError: stray")
 
     assert error_text(ValueError("x")) == "ValueError: x"
+    from gowork_compat.pool.runner import JobTimeout, PoolError
+    assert error_text(PoolError("stray job: no handler")) == "stray job: no handler"
+    assert error_text(JobTimeout(2.5)) == "timeout after 2.5 s"
+    assert error_text(KeyError("k", "l")) == "KeyError: ('k', 'l')"
+    assert error_text(KeyError()) == "KeyError"
     assert error_text(ValueError()) == "ValueError"
 
 

@@ -67,9 +67,14 @@ class RedisServer:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                redis.Redis(port=self.port, socket_timeout=0.5).ping()
+                client = redis.Redis(port=self.port, socket_timeout=2.0)
+                try:
+                    client.ping()
+                finally:
+                    client.close()
                 return
-            except redis.exceptions.ConnectionError:
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                # not listening yet, loading its AOF, or slow to answer on a loaded machine
                 time.sleep(0.02)
         raise RuntimeError(f"redis-server did not start on port {self.port}")
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import redis.asyncio as aredis
 
+from .._redis import clone_async
 from .common import OUTAGE, log
 
 if TYPE_CHECKING:
@@ -57,11 +58,8 @@ class Watchers:
     def _client(self, name: str) -> aredis.Redis:
         c = self.clients.get(name)
         if c is None:
-            base = self.engine.client.connection_pool
-            kwargs = dict(base.connection_kwargs)
-            kwargs["socket_timeout"] = None  # the server-side timeout bounds the wait
-            c = aredis.Redis(connection_pool=aredis.ConnectionPool(
-                connection_class=base.connection_class, max_connections=1, **kwargs))
+            # the server-side timeout bounds the wait; through Sentinel or to a slot owner if the engine's is
+            c = clone_async(self.engine.client, socket_timeout=None, max_connections=1)
             self.clients[name] = c
         return c
 

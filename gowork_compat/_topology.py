@@ -56,8 +56,14 @@ __all__ = [
 SENTINEL_SCHEME = "redis+sentinel"
 CLUSTER_SCHEME = "redis+cluster"
 
-#: replies saying "this server does not (or no longer) serve these keys for writing"
-WRONG_NODE = ("MOVED", "ASK", "READONLY", "CLUSTERDOWN", "TRYAGAIN")
+#: replies saying "this server does not (or no longer) serve these keys for writing" (UNBLOCKED: a
+#: blocking command ended because its master became a replica)
+WRONG_NODE = ("MOVED", "ASK", "READONLY", "CLUSTERDOWN", "TRYAGAIN", "UNBLOCKED")
+
+
+class WrongNodeError(RedisConnectionError):
+    """The server no longer serves the namespace's slot (or is no master any more); the command did not run
+    there, the connection is closed and the next one goes to the new owner."""
 
 #: connection settings that belong to one pool or one server, never carried to a new pool
 _NOT_CARRIED = ("host", "port", "connection_pool", "path", "maint_notifications_pool_handler", "orig_host_address",
@@ -350,7 +356,7 @@ class SlotConnection(sconn.Connection):
                 raise
             self.owner.forget()
             self.disconnect()  # type: ignore[no-untyped-call]
-            raise RedisConnectionError(f"slot {self.owner.slot} moved ({exc}); reconnecting to its owner") from exc
+            raise WrongNodeError(f"slot {self.owner.slot} moved ({exc}); reconnecting to its owner") from exc
 
 
 class AsyncSlotConnection(aconn.Connection):
@@ -378,7 +384,7 @@ class AsyncSlotConnection(aconn.Connection):
                 raise
             self.owner.forget()
             await self.disconnect()
-            raise RedisConnectionError(f"slot {self.owner.slot} moved ({exc}); reconnecting to its owner") from exc
+            raise WrongNodeError(f"slot {self.owner.slot} moved ({exc}); reconnecting to its owner") from exc
 
 
 class SlotConnectionPool(redis.ConnectionPool):

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from . import gojson
 from ._redis import AutoPipeline, Call, RawSender, RedisLike, async_client, clone_async, sync_client
+from ._topology import WrongNodeError
 from .job import Job, new_id, new_ids
 from .keys import Keys
 from .unique import UniqueEnqueue, enqueue_unique_call, enqueue_unique_in_call, plan_unique
@@ -277,7 +278,10 @@ class Enqueuer(_Base):
 
     def _run(self, calls: Sequence[Call]) -> list[Any]:
         try:
-            return self._acknowledged(self._sender.execute(self._durable(calls)))
+            try:
+                return self._acknowledged(self._sender.execute(self._durable(calls)))
+            except WrongNodeError:  # a cluster failover: nothing ran; once more, on the new owner
+                return self._acknowledged(self._sender.execute(self._durable(calls)))
         except Exception:
             for c in calls:
                 if c.args and c.args[0] == "SADD":
@@ -373,7 +377,10 @@ class AsyncEnqueuer(_Base):
     async def _run(self, calls: Sequence[Call]) -> list[Any]:
         self._bind()
         try:
-            return self._acknowledged(await self._auto.execute(self._durable(calls)))
+            try:
+                return self._acknowledged(await self._auto.execute(self._durable(calls)))
+            except WrongNodeError:  # a cluster failover: nothing ran; once more, on the new owner
+                return self._acknowledged(await self._auto.execute(self._durable(calls)))
         except Exception:
             for c in calls:
                 if c.args and c.args[0] == "SADD":

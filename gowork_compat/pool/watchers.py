@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import redis.asyncio as aredis
+from redis.exceptions import ResponseError
 
 from .._redis import clone_async
 from .common import OUTAGE, log
@@ -77,7 +78,15 @@ class Watchers:
                     e.st.wake.set()
                     return
         except OUTAGE:
-            return  # the fetcher notices the outage and backs off; we start again later
+            # the fetcher, woken, notices the outage (or the failover) and backs off; we start again later
+            e.st.wake.set()
+            return
+        except ResponseError as exc:
+            if str(exc).startswith("UNBLOCKED"):  # the server was demoted to a replica: a failover
+                e.st.wake.set()
+                return
+            log.info("not blocking on queues (%s): falling back to polling", exc)
+            self.enabled = False
         except Exception as exc:  # e.g. a Redis without BLMOVE
             log.info("not blocking on queues (%s): falling back to polling", exc)
             self.enabled = False

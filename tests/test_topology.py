@@ -19,8 +19,10 @@ from gowork_compat import AsyncEnqueuer, Enqueuer, NotReplicatedError, WorkerPoo
 from gowork_compat._topology import Topology, describe_url, namespace_slot, parse_url
 from gowork_compat.client import AsyncClient, Client
 from gowork_compat.namespaces import find_namespaces
+from gowork_compat.webui import create_app
 from tests.conftest import RedisServer, until
 from tests.ha_servers import SERVICE, ClusterSetup, SentinelSetup
+from tests.test_webui import TestClient
 
 # -- URLs and namespaces (no server) ---------------------------------------------------------
 
@@ -113,7 +115,7 @@ def test_sentinel_every_entry_point_and_a_failover(sentinels: SentinelSetup, ns:
     manager = redis.sentinel.Sentinel([("127.0.0.1", n.port) for n in s.sentinels], socket_timeout=1)
     as_client = manager.master_for(SERVICE, socket_timeout=2)
     ran: list[int] = []
-    pool = WorkerPool(s.url, ns, concurrency=2)
+    pool = WorkerPool(as_client, ns, concurrency=2)  # a Sentinel-managed client: the pool makes its own
     pool.job("ha", lambda job: ran.append(job.args["n"]))
     pool.start()
     try:
@@ -191,6 +193,9 @@ def test_cluster_two_namespaces_two_shards(cluster: ClusterSetup, ns: str) -> No
         assert res.returncode == 0, res.stderr
         listed = {row["namespace"]: row for row in json.loads(res.stdout)}
         assert listed[a]["worker_pools"] == 1 and listed[b]["worker_pools"] == 1
+        with TestClient(create_app(c.url, b)) as web:  # the web UI on the shard of b
+            got = web.get("/worker_pools")
+            assert got.status_code == 200 and len(got.json()) == 1, got.text
         # a client made for one namespace is not used for another shard's
         with pytest.raises(ValueError, match="lives in slot"):
             Client(Client(c.url, a).redis, b)

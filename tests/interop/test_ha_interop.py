@@ -34,7 +34,7 @@ CONFIG = {"concurrency": 2, "jobs": {JOB: {"behavior": {"kind": "succeed", "slee
 RATE = 150  # enqueues per second (at most)
 DURATION = 6.0  # seconds of enqueueing; the fault comes at FAULT_AT
 FAULT_AT = 2.0
-AFTER_RESTORE = 2.0  # seconds of enqueueing once the old master is back as a replica
+AFTER_RESTORE = 6.0  # seconds of enqueueing once the old master is back (> gocraft's longest fetch backoff, 5 s)
 
 
 class TopoHarness(Harness):

@@ -127,12 +127,13 @@ def test_sentinel_every_entry_point_and_a_failover(sentinels: SentinelSetup, ns:
         s.sentinels[0].client().execute_command("SENTINEL", "FAILOVER", SERVICE)  # graceful: master -> replica
         until(lambda: s.master_port() not in (before, None), timeout=30, what="the failover")
         until(lambda: s.replica.client().info("replication")["role"] == "master", timeout=30, what="promotion")
+        until(lambda: s.master.client().info("replication")["role"] == "slave", timeout=30, what="the demotion")
 
         def enqueued() -> bool:
             try:
                 url_enq.enqueue("ha", {"n": 3})
                 return True
-            except redis.ConnectionError:  # the first write on the demoted master: READONLY, an outage
+            except redis.ConnectionError:  # the demoted master closed our connection: an outage
                 return False
         until(enqueued, timeout=30, what="an enqueue on the new master")
         until(lambda: 3 in ran, timeout=30, what="the pool to follow the failover")

@@ -160,9 +160,9 @@ def test_sentinel_failover_mixed_pools(sentinel_setup: SentinelSetup, binary: Pa
         old.kill()
 
     def restore() -> None:
-        until(lambda: s.master_port() == s.replica.port, timeout=30, what="the sentinels to promote the replica")
-        old.start()  # comes back as a master with no data; the sentinels turn it into a replica
-        until(lambda: old.client().info("replication").get("master_link_status") == "up", timeout=30,
+        until(lambda: s.master_port() == s.replica.port, timeout=60, what="the sentinels to promote the replica")
+        old.start()  # comes back as a master with no data; the sentinels turn it into a replica (INFO every 10 s)
+        until(lambda: old.client().info("replication").get("master_link_status") == "up", timeout=60,
               what="the old master to rejoin as a replica")
 
     (fig,) = run_scenario(binary, s.url, [ns], mode == "durable", fault, restore)
@@ -212,9 +212,9 @@ def test_cluster_failover_two_namespaces(cluster: ClusterSetup, binary: Path, mo
 
     def restore() -> None:
         until(lambda: c.owner(namespace_slot(a)) == replica_a and c.owner(namespace_slot(b)) == replica_b,
-              timeout=30, what="both replicas to take over")
+              timeout=60, what="both replicas to take over")
         c.node(owner_b).start()  # rejoins as a replica (its nodes.conf survives)
-        until(c.healthy, timeout=30, what="a healthy cluster")
+        until(c.healthy, timeout=60, what="a healthy cluster")
 
     figs = run_scenario(binary, c.url, [a, b], mode == "durable", fault, restore)
     with capsys.disabled():

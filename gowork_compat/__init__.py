@@ -10,7 +10,7 @@ on purpose.
 from .burial import UnretryableJob
 from .client import AsyncClient, Client, JobNotFound, UnknownJobName
 from .cron import CronSpecError
-from .enqueuer import AsyncEnqueuer, Enqueuer, ScheduledJob
+from .enqueuer import AsyncEnqueuer, Enqueuer, NotReplicatedError, ScheduledJob
 from .gojson import GoJSONError, InvalidArgsError
 from .job import Job, JobArgError, JobDecodeError
 from .pool import WorkerPool
@@ -34,6 +34,7 @@ __all__ = [
     "JobOptions",
     "JobOutcome",
     "JobTimeout",
+    "NotReplicatedError",
     "ScheduledJob",
     "UnknownJobName",
     "UnretryableJob",

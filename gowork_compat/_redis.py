@@ -16,17 +16,38 @@ from typing import Any, Union, cast
 
 import redis
 import redis.asyncio as aredis
+import redis.asyncio.cluster
+import redis.cluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 
+from . import _topology
 from ._script import Script
 
-RedisLike = Union[str, "redis.Redis", "aredis.Redis"]
+#: a Redis URL (``redis://``, ``rediss://``, ``unix://``, ``redis+sentinel://``, ``redis+cluster://``), a
+#: ``redis.Redis`` or ``redis.asyncio.Redis`` (plain or Sentinel-managed) or a ``RedisCluster`` of either kind
+RedisLike = Union[str, "redis.Redis", "aredis.Redis", "redis.cluster.RedisCluster", "aredis.cluster.RedisCluster"]
 
 __all__ = [
-    "AutoPipeline", "Call", "RawSender", "RedisLike", "aexecute", "araw", "arun_script", "async_client",
-    "bulk", "clone_async", "clone_sync", "execute", "pack", "pack_call", "raise_errors", "run_script",
-    "sync_client", "unloaded",
+    "AutoPipeline",
+    "Call",
+    "RawSender",
+    "RedisLike",
+    "aexecute",
+    "araw",
+    "arun_script",
+    "async_client",
+    "bulk",
+    "check_namespace",
+    "clone_async",
+    "clone_sync",
+    "execute",
+    "pack",
+    "pack_call",
+    "raise_errors",
+    "run_script",
+    "sync_client",
+    "unloaded",
 ]
 
 #: connection settings bound to the original pool or connection, never carried over
@@ -88,45 +109,92 @@ def _kwargs_of(client: redis.Redis | aredis.Redis) -> dict[str, Any]:
     return _settings(client, isinstance(client, redis.Redis))[1]
 
 
-def clone_async(conn: RedisLike, **overrides: Any) -> aredis.Redis:
+def _topology_of(conn: RedisLike) -> _topology.Topology | None:
+    if isinstance(conn, str):
+        return _topology.parse_url(conn)
+    return _topology.topology_of(conn)
+
+
+def _check_slot(client: redis.Redis | aredis.Redis, namespace: str | None) -> None:
+    pool = client.connection_pool
+    if namespace is not None and isinstance(pool, (_topology.SlotConnectionPool, _topology.AsyncSlotConnectionPool)):
+        if _topology.namespace_slot(namespace) != pool.slot:
+            raise ValueError(f"this cluster client serves slot {pool.slot}, namespace {namespace!r} lives in slot "
+                             f"{_topology.namespace_slot(namespace)}: make a client for that namespace")
+
+
+def clone_async(conn: RedisLike, namespace: str | None = None, **overrides: Any) -> aredis.Redis:
     """A new ``redis.asyncio.Redis`` with a pool of its own and every connection setting of
-    ``conn`` (``overrides`` replace some); close it with ``connection_pool.disconnect()``."""
+    ``conn`` (``overrides`` replace some); close it with ``connection_pool.disconnect()``.
+    Through Sentinel, or to a cluster's slot owner, when ``conn`` is so (a cluster needs the
+    ``namespace``, unless ``conn`` already is a client made for one)."""
+    topo = _topology_of(conn)
+    if topo is not None:
+        pool = getattr(conn, "connection_pool", None)
+        if namespace is None and isinstance(pool, (_topology.SlotConnectionPool, _topology.AsyncSlotConnectionPool)):
+            return aredis.Redis(connection_pool=_topology.AsyncSlotConnectionPool(
+                pool.owner.topology, pool.slot, **topo._kwargs(_topology.AsyncSlotConnection, overrides)))
+        return topo.async_client(namespace, **overrides)
     if isinstance(conn, str):
         return aredis.Redis(connection_pool=aredis.ConnectionPool.from_url(conn, **overrides))
+    assert isinstance(conn, (redis.Redis, aredis.Redis))
     cls, kwargs = _settings(conn, sync=False)
     kwargs.update(overrides)
     return aredis.Redis(connection_pool=aredis.ConnectionPool(connection_class=cls, **kwargs))
 
 
-def clone_sync(conn: RedisLike, **overrides: Any) -> redis.Redis:
+def clone_sync(conn: RedisLike, namespace: str | None = None, **overrides: Any) -> redis.Redis:
     """The sync twin of :func:`clone_async`."""
+    topo = _topology_of(conn)
+    if topo is not None:
+        pool = getattr(conn, "connection_pool", None)
+        if namespace is None and isinstance(pool, (_topology.SlotConnectionPool, _topology.AsyncSlotConnectionPool)):
+            return redis.Redis(connection_pool=_topology.SlotConnectionPool(
+                pool.owner.topology, pool.slot, **topo._kwargs(_topology.SlotConnection, overrides)))
+        return topo.sync_client(namespace, **overrides)
     if isinstance(conn, str):
         return redis.Redis(connection_pool=redis.ConnectionPool.from_url(conn, **overrides))
+    assert isinstance(conn, (redis.Redis, aredis.Redis))
     cls, kwargs = _settings(conn, sync=True)
     kwargs.update(overrides)
     return redis.Redis(connection_pool=redis.ConnectionPool(connection_class=cls, **kwargs))
 
 
-def sync_client(conn: RedisLike) -> redis.Redis:
-    """A ``redis.Redis`` for ``conn`` (the same object when it already is one)."""
-    if isinstance(conn, str):
-        return redis.Redis.from_url(conn)
-    if isinstance(conn, redis.Redis):
-        return conn
-    if isinstance(conn, aredis.Redis):
-        return redis.Redis.from_pool(clone_sync(conn).connection_pool)
-    raise TypeError(f"expected a Redis URL, redis.Redis or redis.asyncio.Redis, got {type(conn).__name__}")
+_EXPECTED = "a Redis URL, redis.Redis, redis.asyncio.Redis or a RedisCluster"
 
 
-def async_client(conn: RedisLike) -> aredis.Redis:
-    """A ``redis.asyncio.Redis`` for ``conn`` (the same object when it already is one)."""
+def check_namespace(conn: RedisLike, namespace: str) -> None:
+    """Refuse (``ValueError``) a namespace a Redis Cluster cannot hold: one without a hash tag."""
+    topo = _topology_of(conn)
+    if topo is not None and topo.kind == "cluster":
+        _topology.namespace_slot(namespace)
+
+
+def sync_client(conn: RedisLike, namespace: str | None = None) -> redis.Redis:
+    """A ``redis.Redis`` for ``conn`` (the same object when it already is one). A cluster URL or
+    client gives a client of the master owning ``namespace``'s slot (the namespace needs a hash tag)."""
     if isinstance(conn, str):
-        return aredis.Redis.from_url(conn)
-    if isinstance(conn, aredis.Redis):
-        return conn
+        topo = _topology.parse_url(conn)
+        return redis.Redis.from_url(conn) if topo is None else topo.sync_client(namespace)
     if isinstance(conn, redis.Redis):
-        return aredis.Redis.from_pool(clone_async(conn).connection_pool)
-    raise TypeError(f"expected a Redis URL, redis.Redis or redis.asyncio.Redis, got {type(conn).__name__}")
+        _check_slot(conn, namespace)
+        return conn
+    if isinstance(conn, (aredis.Redis, redis.cluster.RedisCluster, aredis.cluster.RedisCluster)):
+        return redis.Redis.from_pool(clone_sync(conn, namespace).connection_pool)
+    raise TypeError(f"expected {_EXPECTED}, got {type(conn).__name__}")
+
+
+def async_client(conn: RedisLike, namespace: str | None = None) -> aredis.Redis:
+    """A ``redis.asyncio.Redis`` for ``conn`` (the same object when it already is one); see :func:`sync_client`."""
+    if isinstance(conn, str):
+        topo = _topology.parse_url(conn)
+        return aredis.Redis.from_url(conn) if topo is None else topo.async_client(namespace)
+    if isinstance(conn, aredis.Redis):
+        _check_slot(conn, namespace)
+        return conn
+    if isinstance(conn, (redis.Redis, redis.cluster.RedisCluster, aredis.cluster.RedisCluster)):
+        return aredis.Redis.from_pool(clone_async(conn, namespace).connection_pool)
+    raise TypeError(f"expected {_EXPECTED}, got {type(conn).__name__}")
 
 
 def run_script(client: redis.Redis, script: Script, keys: Sequence[str], args: Sequence[Any]) -> Any:

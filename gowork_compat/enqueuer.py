@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from . import gojson
 from ._redis import AutoPipeline, Call, RawSender, RedisLike, async_client, clone_async, sync_client
+from ._topology import WrongNodeError
 from .job import Job, new_id, new_ids
 from .keys import Keys
 from .unique import UniqueEnqueue, enqueue_unique_call, enqueue_unique_in_call, plan_unique
@@ -27,8 +28,19 @@ __all__ = [
     "Dialect",
     "EnqueuePlanner",
     "Enqueuer",
+    "NotReplicatedError",
     "ScheduledJob",
 ]
+
+
+class NotReplicatedError(Exception):
+    """A durable enqueue (``wait_replicas``) was written to the master, but fewer replicas than asked
+    acknowledged it within ``wait_timeout``: a failover now may lose it. Retrying may enqueue it twice."""
+
+    def __init__(self, wanted: int, got: int, timeout: float) -> None:
+        super().__init__(f"{got} of {wanted} replicas acknowledged the write within {timeout:g} s")
+        self.wanted = wanted
+        self.got = got
 
 #: Which gocraft/work release the written bytes follow where they differ:
 #: "v0.5.1" (the newest tag) or "master" (adds ``unique_key`` and refreshes unique keys).
@@ -223,8 +235,27 @@ def _unique_result(reply: Any) -> bool:
 class _Base:
     """What both enqueuers share: the planner (job building and validation)."""
 
-    def __init__(self, namespace: str, dialect: Dialect, allow_big_ints: bool) -> None:
+    def __init__(self, namespace: str, dialect: Dialect, allow_big_ints: bool, wait_replicas: int = 0,
+                 wait_timeout: float = 1.0) -> None:
         self.planner = EnqueuePlanner(namespace, dialect=dialect, allow_big_ints=allow_big_ints)
+        if wait_replicas < 0 or wait_timeout <= 0:
+            raise ValueError("wait_replicas must be >= 0 and wait_timeout > 0 seconds")
+        self.wait_replicas = wait_replicas
+        self.wait_timeout = wait_timeout
+
+    def _durable(self, calls: Sequence[Call]) -> Sequence[Call]:
+        """``calls`` followed by ``WAIT`` when enqueues are durable (beyond Go)."""
+        if not self.wait_replicas:
+            return calls
+        return [*calls, Call("WAIT", self.wait_replicas, max(1, int(self.wait_timeout * 1000)))]
+
+    def _acknowledged(self, replies: list[Any]) -> list[Any]:
+        if not self.wait_replicas:
+            return replies
+        got = int(replies[-1])
+        if got < self.wait_replicas:
+            raise NotReplicatedError(self.wait_replicas, got, self.wait_timeout)
+        return replies[:-1]
 
     @property
     def namespace(self) -> str:
@@ -233,17 +264,24 @@ class _Base:
 
 
 class Enqueuer(_Base):
-    """Synchronous enqueuer: ``Enqueuer("redis://localhost:6379/0", "my-app")``."""
+    """Synchronous enqueuer: ``Enqueuer("redis://localhost:6379/0", "my-app")``.
+
+    ``wait_replicas=N`` (beyond Go) makes every enqueue durable: it is followed by ``WAIT N
+    wait_timeout`` and raises :class:`NotReplicatedError` unless N replicas acknowledged it, so an
+    enqueue that returned survives a failover (see docs/scaling.md)."""
 
     def __init__(self, redis: RedisLike, namespace: str, *, dialect: Dialect = "v0.5.1",
-                 allow_big_ints: bool = False) -> None:
-        super().__init__(namespace, dialect, allow_big_ints)
-        self.redis = sync_client(redis)
+                 allow_big_ints: bool = False, wait_replicas: int = 0, wait_timeout: float = 1.0) -> None:
+        super().__init__(namespace, dialect, allow_big_ints, wait_replicas, wait_timeout)
+        self.redis = sync_client(redis, namespace)
         self._sender = RawSender(self.redis)
 
     def _run(self, calls: Sequence[Call]) -> list[Any]:
         try:
-            return self._sender.execute(calls)
+            try:
+                return self._acknowledged(self._sender.execute(self._durable(calls)))
+            except WrongNodeError:  # a cluster failover: nothing ran; once more, on the new owner
+                return self._acknowledged(self._sender.execute(self._durable(calls)))
         except Exception:
             for c in calls:
                 if c.args and c.args[0] == "SADD":
@@ -321,9 +359,9 @@ class AsyncEnqueuer(_Base):
     """
 
     def __init__(self, redis: RedisLike, namespace: str, *, dialect: Dialect = "v0.5.1",
-                 allow_big_ints: bool = False) -> None:
-        super().__init__(namespace, dialect, allow_big_ints)
-        self.redis = async_client(redis)
+                 allow_big_ints: bool = False, wait_replicas: int = 0, wait_timeout: float = 1.0) -> None:
+        super().__init__(namespace, dialect, allow_big_ints, wait_replicas, wait_timeout)
+        self.redis = async_client(redis, namespace)
         self._auto = AutoPipeline(self.redis)
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -339,7 +377,10 @@ class AsyncEnqueuer(_Base):
     async def _run(self, calls: Sequence[Call]) -> list[Any]:
         self._bind()
         try:
-            return await self._auto.execute(calls)
+            try:
+                return self._acknowledged(await self._auto.execute(self._durable(calls)))
+            except WrongNodeError:  # a cluster failover: nothing ran; once more, on the new owner
+                return self._acknowledged(await self._auto.execute(self._durable(calls)))
         except Exception:
             for c in calls:
                 if c.args and c.args[0] == "SADD":

@@ -64,8 +64,8 @@ def test_lowest_constraints_are_the_declared_lower_bounds() -> None:
 def test_dev_extra_is_test_plus_tools() -> None:
     extras = pyproject()["project"]["optional-dependencies"]
     assert extras["test"][0] == "gowork-compat[web]"
-    assert extras["dev"][0] == "gowork-compat[test,docker]"
-    assert {Requirement(r).name for r in extras["dev"][1:]} == {"mypy", "ruff"}
+    assert extras["dev"][0] == "gowork-compat[test,docker,metrics,otel]"
+    assert {Requirement(r).name for r in extras["dev"][1:]} == {"opentelemetry-sdk", "mypy", "ruff"}
 
 
 def test_version_has_one_source() -> None:

@@ -635,7 +635,7 @@ def cmd_webui(ctx: _Ctx) -> int:
     # handler it found (this one).
     previous = {sig: signal.signal(sig, stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        r = connect(ctx.url)
+        r = connect(ctx.url, ns)
         try:
             r.ping()
         except (rex.ConnectionError, rex.TimeoutError) as exc:

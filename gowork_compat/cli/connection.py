@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 import redis
 from redis import exceptions as rex
 
+from .._topology import parse_url
 from ..client import Client
 from .errors import _usage_error
 
@@ -35,7 +36,7 @@ class _Ctx:
         return self.namespace
 
     def redis(self) -> redis.Redis:
-        return connect(self.url)
+        return connect(self.url, self.namespace)
 
     def client(self) -> Client:
         return Client(self.redis(), self.need_namespace())
@@ -60,8 +61,9 @@ def redact(url: str) -> str:
 
 def check_url(url: str) -> None:
     scheme = urlsplit(url).scheme
-    if scheme not in ("redis", "rediss", "unix"):
-        raise _usage_error(f"unsupported Redis URL {redact(url)!r}: use redis://, rediss:// (TLS) or unix://")
+    if scheme not in ("redis", "rediss", "unix", "redis+sentinel", "redis+cluster"):
+        raise _usage_error(f"unsupported Redis URL {redact(url)!r}: use redis://, rediss:// (TLS), unix://, "
+                           "redis+sentinel://HOST:PORT[,HOST:PORT]/SERVICE[/DB] or redis+cluster://HOST:PORT[,...]")
     check_db(url)
 
 
@@ -81,11 +83,18 @@ def check_db(url: str) -> None:
                                "such as 0")
 
 
-def connect(url: str) -> redis.Redis:
-    """A client for ``url`` that gives up connecting after 5 s."""
+def connect(url: str, namespace: str | None = None) -> redis.Redis:
+    """A client for ``url`` that gives up connecting after 5 s (through Sentinel, or to the master
+    owning ``namespace``'s slot on a cluster)."""
     check_url(url)
     try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=5.0, socket_timeout=60.0)
+        topo = parse_url(url)
+        if topo is not None:
+            if topo.kind == "cluster" and namespace is None:
+                raise ValueError("a redis+cluster:// URL needs --namespace (its hash tag picks the shard)")
+            client = topo.sync_client(namespace, socket_connect_timeout=5.0, socket_timeout=60.0)
+        else:
+            client = redis.Redis.from_url(url, socket_connect_timeout=5.0, socket_timeout=60.0)
     except ValueError as exc:
         raise _usage_error(f"bad Redis URL {redact(url)!r}: {exc}") from exc
     _current_url[:] = [url]

@@ -25,6 +25,7 @@ from .hosting import cmd_worker
 from .ops import add_parsers as _ops_parsers
 from .ops import add_worker_options as _ops_worker_options
 from .render import CELL_WIDTH
+from .spread import cmd_namespaces
 
 __all__ = ["build_parser"]
 
@@ -47,8 +48,9 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     default: Any = argparse.SUPPRESS if suppress else None
     g = parser.add_argument_group("connection")
     g.add_argument("--redis", metavar="URL", default=default,
-                   help="redis://[[user]:password@]host[:port][/db], rediss://... (TLS) or "
-                        f"unix:///path/to/socket?db=N (default: $REDIS_URL, else {DEFAULT_REDIS_URL})")
+                   help="redis://[[user]:password@]host[:port][/db], rediss://... (TLS), "
+                        "unix:///path/to/socket?db=N, redis+sentinel://host:port[,host:port]/service[/db] or "
+                        f"redis+cluster://host:port[,host:port] (default: $REDIS_URL, else {DEFAULT_REDIS_URL})")
     g.add_argument("-n", "--namespace", metavar="NS", default=default,
                    help="the gocraft/work namespace, as the Go side's work.NewEnqueuer/NewWorkerPool "
                         "(default: $GOWORK_NAMESPACE)")
@@ -297,4 +299,15 @@ Run 'gowork COMMAND --help' for the options of a command.""",
 
     # exporter, doctor, repair
     _ops_parsers(subs, _sub, _global_options)
+
+    # namespaces
+    p = _sub(subs, "namespaces", "list the namespaces on a Redis (every shard of a cluster)",
+             "Find every gocraft/work namespace (by its known_jobs / worker_pools keys) on the Redis, the\n"
+             "Sentinel-managed master, or each master of a Redis Cluster, with its queued jobs, live worker\n"
+             "pools and known job names.",
+             """  gowork namespaces --redis redis+cluster://127.0.0.1:7000,127.0.0.1:7001
+  gowork namespaces --redis redis+sentinel://127.0.0.1:26379/mymaster/0 --json""")
+    p.add_argument("--json", action="store_true", help="one JSON array")
+    _global_options(p, suppress=True)
+    p.set_defaults(func=cmd_namespaces)
     return parser

@@ -62,7 +62,7 @@ class Client:
 
     def __init__(self, redis: RedisLike, namespace: str, *, clock: Callable[[], float] = time.time,
                  dead_after: int = DEAD_AFTER) -> None:
-        self.redis = sync_client(redis)
+        self.redis = sync_client(redis, namespace)
         self._owned = self.redis is not redis
         self.planner = ClientPlanner(namespace, clock=clock, dead_after=dead_after)
         self.namespace = namespace
@@ -198,7 +198,7 @@ class AsyncClient:
 
     def __init__(self, redis: RedisLike, namespace: str, *, clock: Callable[[], float] = time.time,
                  dead_after: int = DEAD_AFTER) -> None:
-        self.redis = async_client(redis)
+        self.redis = async_client(redis, namespace)
         self._owned = self.redis is not redis
         self.planner = ClientPlanner(namespace, clock=clock, dead_after=dead_after)
         self.namespace = namespace

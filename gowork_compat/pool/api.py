@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar, overload
 
-from .._redis import RedisLike
+from .._redis import RedisLike, check_namespace
 from ..enqueuer import Dialect, check_name_text
 from ..job import Job, new_id
 from ..keys import Keys
@@ -111,6 +111,7 @@ class WorkerPool:
         if isinstance(block_warning, bool) or not isinstance(block_warning, (int, float)) or block_warning < 0:
             raise ValueError(f"block_warning must be a number of seconds >= 0, got {block_warning!r}")
         self._started = False
+        check_namespace(redis, namespace)
         self._redis_arg = redis
         self.keys = Keys(namespace)
         self.namespace = namespace

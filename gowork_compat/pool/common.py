@@ -7,6 +7,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+from redis.exceptions import ClusterDownError, ReadOnlyError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -14,8 +15,10 @@ from ..job import Job
 
 log = logging.getLogger("gowork_compat.pool")
 
-#: what a lost or unreachable Redis raises
-OUTAGE = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
+#: what a lost or unreachable Redis raises; READONLY (a demoted master), CLUSTERDOWN and TRYAGAIN
+#: (a cluster failing over) are outages to wait out too, never a job's failure
+OUTAGE = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError, ReadOnlyError, ClusterDownError,
+          TryAgainError)
 
 
 @dataclass(eq=False, slots=True)

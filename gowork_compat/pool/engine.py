@@ -49,7 +49,7 @@ class Engine:
         self.loop = asyncio.get_running_loop()
         # The engine's own connections (redis-py async clients are bound to one event loop),
         # always returning bytes: job payloads are compared byte for byte.
-        self.client: aredis.Redis = clone_async(pool.redis, decode_responses=False)
+        self.client: aredis.Redis = clone_async(pool.redis, pool.namespace, decode_responses=False)
         self.names = sorted(pool.job_types)
         self.groups = {n: i + 1 for i, n in enumerate(self.names)}
         self.sampler: PrioritySampler[str] = PrioritySampler()
@@ -93,7 +93,7 @@ class Engine:
             calls.append(Call("SADD", k.known_jobs, *self.names))
         calls += self.heartbeat.beat_calls(int(time.time()))
         await aexecute(self.client, calls)
-        beat_client = clone_sync(self.p.redis, decode_responses=False)
+        beat_client = clone_sync(self.p.redis, self.p.namespace, decode_responses=False)
         settings = beat_client.connection_pool.connection_kwargs
         for name in ("socket_timeout", "socket_connect_timeout"):
             if settings.get(name) is None:

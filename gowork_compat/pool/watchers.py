@@ -8,7 +8,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import redis.asyncio as aredis
+from redis.exceptions import ResponseError
 
+from .._redis import clone_async
 from .common import OUTAGE, log
 
 if TYPE_CHECKING:
@@ -57,11 +59,8 @@ class Watchers:
     def _client(self, name: str) -> aredis.Redis:
         c = self.clients.get(name)
         if c is None:
-            base = self.engine.client.connection_pool
-            kwargs = dict(base.connection_kwargs)
-            kwargs["socket_timeout"] = None  # the server-side timeout bounds the wait
-            c = aredis.Redis(connection_pool=aredis.ConnectionPool(
-                connection_class=base.connection_class, max_connections=1, **kwargs))
+            # the server-side timeout bounds the wait; through Sentinel or to a slot owner if the engine's is
+            c = clone_async(self.engine.client, socket_timeout=None, max_connections=1)
             self.clients[name] = c
         return c
 
@@ -79,7 +78,15 @@ class Watchers:
                     e.st.wake.set()
                     return
         except OUTAGE:
-            return  # the fetcher notices the outage and backs off; we start again later
+            # the fetcher, woken, notices the outage (or the failover) and backs off; we start again later
+            e.st.wake.set()
+            return
+        except ResponseError as exc:
+            if str(exc).startswith("UNBLOCKED"):  # the server was demoted to a replica: a failover
+                e.st.wake.set()
+                return
+            log.info("not blocking on queues (%s): falling back to polling", exc)
+            self.enabled = False
         except Exception as exc:  # e.g. a Redis without BLMOVE
             log.info("not blocking on queues (%s): falling back to polling", exc)
             self.enabled = False

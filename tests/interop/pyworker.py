@@ -109,7 +109,7 @@ def main() -> None:
     counter: dict[str, Any] = {"done": 0, "first": 0, "last": 0, "exit_after": cfg.get("exit_after", 0),
                                "event": threading.Event()}
     pool = WorkerPool(
-        f"redis://{a.redis}/0", a.ns, cfg.get("concurrency", 10),
+        a.redis if "://" in a.redis else f"redis://{a.redis}/0", a.ns, cfg.get("concurrency", 10),
         sleep_backoffs=cfg.get("sleep_backoffs"),
         fetch_batch=cfg.get("fetch_batch", 32),
         grace_period=cfg.get("grace_period", 30.0),

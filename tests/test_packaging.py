@@ -65,7 +65,7 @@ def test_dev_extra_is_test_plus_tools() -> None:
     extras = pyproject()["project"]["optional-dependencies"]
     assert extras["test"][0] == "gowork-compat[web]"
     assert extras["dev"][0] == "gowork-compat[test,docker,metrics,otel]"
-    assert {Requirement(r).name for r in extras["dev"][1:]} == {"opentelemetry-sdk", "mypy", "ruff"}
+    assert {Requirement(r).name for r in extras["dev"][1:]} == {"opentelemetry-sdk", "mypy", "ruff", "mutmut"}
 
 
 def test_version_has_one_source() -> None:

@@ -120,7 +120,8 @@ def test_accepts_client_objects_of_both_kinds(redis_server: object, ns: str, r: 
 
     asyncio.run(main())
     assert r.llen(Keys(ns).jobs("x")) == 3 and r.llen(Keys(ns).jobs("y")) == 100
-    with pytest.raises(TypeError, match=r"^expected a Redis URL, redis\.Redis, redis\.asyncio\.Redis or a RedisCluster, got int"):
+    with pytest.raises(TypeError,
+                       match=r"^expected a Redis URL, redis\.Redis, redis\.asyncio\.Redis or a RedisCluster, got int"):
         Enqueuer(42, ns)  # type: ignore[arg-type]
 
 

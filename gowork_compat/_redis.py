@@ -11,7 +11,7 @@ import asyncio
 import inspect
 import select
 import threading
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Union, cast
 
 import redis
@@ -366,6 +366,32 @@ async def _ignore_failure(_exc: Exception) -> None:
     return None
 
 
+def _only_safe_resends(attempt: Callable[[], list[Any]]) -> Callable[[], list[Any]]:
+    """``attempt`` for a redis-py ``Retry`` (any version: ``is_retryable`` came after 5.3):
+    an error after which the commands must not be sent again reaches the retry policy
+    wrapped in :class:`_ReadFailed`, which no policy retries."""
+    def run() -> list[Any]:
+        try:
+            return attempt()
+        except Exception as exc:
+            if isinstance(exc, _ReadFailed) or _resend_safe(exc):
+                raise
+            raise _ReadFailed(exc) from exc
+    return run
+
+
+def _aonly_safe_resends(attempt: Callable[[], Awaitable[list[Any]]]) -> Callable[[], Awaitable[list[Any]]]:
+    """The asyncio twin of :func:`_only_safe_resends`."""
+    async def run() -> list[Any]:
+        try:
+            return await attempt()
+        except Exception as exc:
+            if isinstance(exc, _ReadFailed) or _resend_safe(exc):
+                raise
+            raise _ReadFailed(exc) from exc
+    return run
+
+
 class RawSender:
     """The sync twin of :func:`araw` for an enqueuer: each thread keeps one connection of
     the client's pool and writes pre-packed commands on it, skipping redis-py's per-call
@@ -435,8 +461,8 @@ class RawSender:
         try:
             if retry is None:
                 return self._attempt(data, len(commands))
-            return cast("list[Any]", retry.call_with_retry(lambda: self._attempt(data, len(commands)),
-                                                           lambda _exc: None, is_retryable=_resend_safe))
+            return cast("list[Any]", retry.call_with_retry(
+                _only_safe_resends(lambda: self._attempt(data, len(commands))), lambda _exc: None))
         except _ReadFailed as failed:
             raise failed.exc from None
 
@@ -539,8 +565,8 @@ class AutoPipeline:
         try:
             if retry is None:
                 return await self._attempt(data, len(commands))
-            return cast("list[Any]", await retry.call_with_retry(lambda: self._attempt(data, len(commands)),
-                                                                 _ignore_failure, is_retryable=_resend_safe))
+            return cast("list[Any]", await retry.call_with_retry(
+                _aonly_safe_resends(lambda: self._attempt(data, len(commands))), _ignore_failure))
         except _ReadFailed as failed:
             raise failed.exc from None
 

@@ -142,6 +142,10 @@ class UserWorker:
             self.stop()
             raise GoWorkerError(f"{e}; worker output:\n{self.output()}") from None
 
+    def __repr__(self) -> str:
+        what = "image" if self.container is not None else "command"
+        return f"UserWorker({what}, namespace={self.namespace!r}, pool_id={getattr(self, 'pool_id', '')!r})"
+
     def output(self, n: int = 40) -> str:
         if self.container is not None:
             try:

@@ -146,6 +146,9 @@ class GoworkEnv:
     contracts: Any = None
     _enqueuer: Enqueuer | None = field(default=None, repr=False)
 
+    def __repr__(self) -> str:
+        return f"GoworkEnv(url={self.url!r}, namespace={self.namespace!r})"
+
     @property
     def url(self) -> str:
         return self.instance.url
@@ -212,6 +215,9 @@ class GoWorkerFactory:
         self.namespace = namespace
         self.redis = r
         self.started: list[WorkerProcess | UserWorker] = []
+
+    def __repr__(self) -> str:
+        return f"GoWorkerFactory(namespace={self.namespace!r}, started={len(self.started)})"
 
     def __call__(self, config: Mapping[str, Any] | None = None, *, command: Sequence[str] | None = None,
                  image: str | None = None, env: Mapping[str, str] | None = None, redis_env: str = "REDIS_ADDR",

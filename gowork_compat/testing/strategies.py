@@ -115,6 +115,9 @@ def args_from_schema(schema: Mapping[str, Any], *, max_depth: int = 4) -> st.Sea
     ``multipleOf`` (integers), ``min/maxLength``, ``pattern``, ``anyOf``/``oneOf``/``allOf``/``not``
     (by filtering), local ``$ref`` (``#/$defs/...``, ``#/definitions/...``); ``format`` and other
     annotations are ignored. Every drawn value is checked against the schema with ``jsonschema``.
+    Strings for a ``pattern`` match it in full: Python's ``$`` also matches before a final
+    newline, ECMA 262's (and Go's) does not, so "INV-000001\n" would pass ``^INV-[0-9]{6}$``
+    here and fail the same check in Go.
 
     Excluded on purpose, as Go would not hand them back unchanged: integers beyond ±2**53,
     NaN and infinities, lone surrogates in strings, nesting deeper than ``max_depth``. A schema
@@ -209,7 +212,7 @@ def _typed(t: str, node: Mapping[str, Any], root: Mapping[str, Any], depth: int)
         lo, hi = int(node.get("minLength", 0)), node.get("maxLength")
         if "pattern" in node:
             rx = re.compile(node["pattern"])
-            return st.from_regex(rx).filter(
+            return st.from_regex(rx, fullmatch=True).filter(
                 lambda s: _go_safe(s) and len(s) >= lo and (hi is None or len(s) <= hi))
         return go_text(min_size=lo, max_size=hi if hi is not None else max(lo, 0) + 16)
     if depth <= 0:

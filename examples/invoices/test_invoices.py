@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from producer import invoice_args, invoice_args_wrong
 
 from gowork_compat import Enqueuer, WorkerPool
 from gowork_compat.contracts import Contracts, ContractViolation
 from gowork_compat.testing.strategies import args_from_schema
-from producer import invoice_args, invoice_args_wrong
 
 HERE = Path(__file__).resolve().parent
 SCHEMA = json.loads((HERE / "send_invoice.schema.json").read_text())

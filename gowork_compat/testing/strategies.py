@@ -5,7 +5,9 @@
 args) with the same value, and :mod:`gowork_compat.gojson` writes it as Go does:
 
 - numbers: integers within ±2**53 (Go decodes every JSON number into a float64, so larger
-  integers come back rounded) and finite floats (NaN and infinities are not JSON);
+  integers come back rounded) and finite floats (NaN and infinities are not JSON) outside
+  [2**53, 1e21) in magnitude (Go writes those as integer literals: a Python reader gets an
+  int of another value);
 - strings and keys: valid Unicode (no lone surrogates: Go replaces them with U+FFFD);
 - nesting: at most ``max_depth`` levels (Go refuses more than 10,000; small by default to
   keep examples small).
@@ -43,27 +45,27 @@ def _ints(lo: int = -INT_LIMIT, hi: int = INT_LIMIT) -> st.SearchStrategy[int]:
     return st.integers(min_value=lo, max_value=hi)
 
 
+def _float_ok(x: float) -> bool:
+    """Finite, and not in [2**53, 1e21): Go writes those floats as integer literals, which a
+    Python reader takes for an int of another value (6.057034950958909e16 comes back as
+    60570349509589090)."""
+    return math.isfinite(x) and (abs(x) < INT_LIMIT or abs(x) >= 1e21)
+
+
 def _floats() -> st.SearchStrategy[float]:
-    return st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from(
-        [0.0, -0.0, 0.5, 1e21, 1e-7, 1e-6, 1e20, 5e-324, 1.7976931348623157e308, 0.1])
+    return (st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from(
+        [0.0, -0.0, 0.5, 1e21, 1e-7, 1e-6, 9007199254740991.0, 5e-324, 1.7976931348623157e308, 0.1])
+    ).filter(_float_ok)
 
 
-def go_json(max_depth: int = 4, max_leaves: int = 12) -> st.SearchStrategy[Any]:
-    """Any JSON value that survives Go's decode/encode unchanged (see the module docstring)."""
+def go_json(max_depth: int = 4) -> st.SearchStrategy[Any]:
+    """Any JSON value that survives Go's decode/encode unchanged (see the module docstring),
+    nested at most ``max_depth`` levels."""
     scalar = st.none() | st.booleans() | _ints() | _floats() | go_text()
     if max_depth <= 0:
         return scalar
-    return st.recursive(scalar, lambda inner: st.lists(inner, max_size=4)
-                        | st.dictionaries(go_text(max_size=8), inner, max_size=4),
-                        max_leaves=max_leaves).filter(lambda v: _depth(v) <= max_depth)
-
-
-def _depth(v: Any) -> int:
-    if isinstance(v, dict):
-        return 1 + max((_depth(x) for x in v.values()), default=0)
-    if isinstance(v, list):
-        return 1 + max((_depth(x) for x in v), default=0)
-    return 0
+    inner = go_json(max_depth - 1)
+    return scalar | st.lists(inner, max_size=3) | st.dictionaries(go_text(max_size=8), inner, max_size=3)
 
 
 def go_args(max_depth: int = 3, max_size: int = 6) -> st.SearchStrategy[dict[str, Any]]:
@@ -120,8 +122,9 @@ def args_from_schema(schema: Mapping[str, Any], *, max_depth: int = 4) -> st.Sea
     here and fail the same check in Go.
 
     Excluded on purpose, as Go would not hand them back unchanged: integers beyond ±2**53,
-    NaN and infinities, lone surrogates in strings, nesting deeper than ``max_depth``. A schema
-    whose values all lie there (``{"minimum": 2**60}``) cannot be generated."""
+    NaN and infinities, floats of magnitude in [2**53, 1e21), lone surrogates in strings,
+    nesting deeper than ``max_depth``. A schema whose values all lie there
+    (``{"minimum": 2**60}``) cannot be generated."""
     root = dict(schema)
     js = importlib.import_module("jsonschema")
     validator = js.validators.validator_for(root, default=js.Draft202012Validator)(root)
@@ -151,7 +154,7 @@ def _go_safe(v: Any) -> bool:
     if isinstance(v, int):
         return -INT_LIMIT <= v <= INT_LIMIT
     if isinstance(v, float):
-        return math.isfinite(v)
+        return _float_ok(v)
     if isinstance(v, str):
         return not any(0xD800 <= ord(c) <= 0xDFFF for c in v)
     if isinstance(v, list):
@@ -253,13 +256,14 @@ def _number(t: str, node: Mapping[str, Any]) -> st.SearchStrategy[Any]:
             first = -(-a // m)
             ints = st.integers(min_value=first, max_value=b // m).map(lambda k: k * m)
         return ints
-    floats = st.floats(min_value=None if lo is None else float(lo), max_value=None if hi is None else float(hi),
-                       exclude_min=False, exclude_max=False, allow_nan=False, allow_infinity=False)
-    if xlo is not None:
-        floats = floats.filter(lambda x: x > xlo)
-    if xhi is not None:
-        floats = floats.filter(lambda x: x < xhi)
-    return floats | _number("integer", node)
+    fmin, fmax, xmin, xmax = lo, hi, False, False
+    if xlo is not None and (fmin is None or xlo >= fmin):
+        fmin, xmin = xlo, True
+    if xhi is not None and (fmax is None or xhi <= fmax):
+        fmax, xmax = xhi, True
+    floats = st.floats(min_value=None if fmin is None else float(fmin), max_value=None if fmax is None else float(fmax),
+                       exclude_min=xmin, exclude_max=xmax, allow_nan=False, allow_infinity=False)
+    return floats.filter(_float_ok) | _number("integer", node)
 
 
 def _object(node: Mapping[str, Any], root: Mapping[str, Any], depth: int) -> st.SearchStrategy[dict[str, Any]]:

@@ -8,17 +8,16 @@ import os
 import subprocess
 import sys
 import textwrap
-import tomllib
 from pathlib import Path
 
 import pytest
 import redis
+import tomllib
 
 from gowork_compat import Enqueuer
 from gowork_compat.job import Job
 from gowork_compat.keys import Keys
-from gowork_compat.testing import read_fates, wait_fates
-from gowork_compat.testing import pytest_entry
+from gowork_compat.testing import pytest_entry, read_fates, wait_fates
 from gowork_compat.testing.go import BUNDLED_HARNESS_SOURCE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +34,8 @@ def test_bundled_harness_source_is_go_harness() -> None:
 def test_pyproject_declares_the_entry_point_and_extras() -> None:
     p = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert p["project"]["entry-points"]["pytest11"] == {"gowork_compat": "gowork_compat.testing.pytest_entry"}
-    assert {"pytest>=8", "hypothesis>=6.100", "jsonschema>=4.18"} <= set(p["project"]["optional-dependencies"]["testing"])
+    testing = set(p["project"]["optional-dependencies"]["testing"])
+    assert {"pytest>=8", "hypothesis>=6.100", "jsonschema>=4.18"} <= testing
     assert p["project"]["optional-dependencies"]["contracts"] == ["jsonschema>=4.18"]
 
 

@@ -99,3 +99,13 @@ def test_plugin_in_a_user_project(tmp_path: Path) -> None:
     on = _pytest(tmp_path, "-p", "gowork_compat.testing.plugin")
     assert on.returncode == 0, on.stdout[-3000:] + on.stderr[-2000:]
     assert "1 passed" in on.stdout
+
+
+def test_a_user_worker_that_never_heartbeats(redis_server: object, r: redis.Redis, ns: str) -> None:
+    from gowork_compat.testing.go import GoWorkerError, UserWorker
+
+    port = r.connection_pool.connection_kwargs["port"]
+    with pytest.raises(GoWorkerError, match=r"exited before its pool heartbeat appeared; worker output:\nno redis"):
+        UserWorker(r, "127.0.0.1", port, ns, command=["sh", "-c", "echo no redis at $REDIS_ADDR; exit 3"])
+    with pytest.raises(ValueError, match=r"exactly one of command= or image="):
+        UserWorker(r, "127.0.0.1", port, ns)

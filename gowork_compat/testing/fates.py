@@ -71,10 +71,6 @@ def _glob_escape(text: str) -> str:
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
-def _payloads(r: Any, key: str, zset: bool) -> list[bytes]:
-    return list(r.zrange(key, 0, -1) if zset else r.lrange(key, 0, -1))
-
-
 def _decode(raw: bytes) -> dict[str, Any] | None:
     try:
         doc = json.loads(raw)
@@ -84,7 +80,7 @@ def _decode(raw: bytes) -> dict[str, Any] | None:
 
 
 def read_fates(redis: Any, namespace: str, jobs: Iterable[JobRef],
-               names: Iterable[str] = ()) -> dict[str, Fate]:
+               names: Iterable[str] = (), *, _confirm: bool = True) -> dict[str, Fate]:
     """The fate of each job now, by id. ``names`` are job names whose queues and in-progress
     lists to search (default: every known job name and every name of the given Job objects)."""
     refs = list(jobs)
@@ -112,14 +108,44 @@ def read_fates(redis: Any, namespace: str, jobs: Iterable[JobRef],
             if isinstance(jid, str) and jid in wanted and jid not in found:
                 found[jid] = Fate(jid, state, str(doc.get("err") or ""), int(doc.get("fails") or 0), doc)
 
-    scan(_payloads(redis, keys.dead, True), "dead")
-    scan(_payloads(redis, keys.retry, True), "retry")
-    scan(_payloads(redis, keys.scheduled, True), "scheduled")
-    for name in sorted(qnames):
-        pattern = _glob_escape(keys.jobs(name)) + ":*:inprogress"
-        for key in redis.scan_iter(match=pattern, count=1000):
-            scan(_payloads(redis, key, False), "in_progress")
-        scan(_payloads(redis, keys.jobs(name), False), "queued")
+    # One MULTI for every read, so a job moving between keys (fetched, failed) is seen in
+    # exactly one of them; the in-progress keys are listed before and after, and the reads
+    # repeated when a pool appeared meanwhile.
+    names_sorted = sorted(qnames)
+
+    def in_progress_keys() -> list[Any]:
+        out: list[Any] = []
+        for name in names_sorted:
+            out += sorted(redis.scan_iter(match=_glob_escape(keys.jobs(name)) + ":*:inprogress", count=1000))
+        return out
+
+    ip_keys = in_progress_keys()
+    for _ in range(5):
+        pipe = redis.pipeline(transaction=True)
+        pipe.zrange(keys.dead, 0, -1)
+        pipe.zrange(keys.retry, 0, -1)
+        pipe.zrange(keys.scheduled, 0, -1)
+        for key in ip_keys:
+            pipe.lrange(key, 0, -1)
+        for name in names_sorted:
+            pipe.lrange(keys.jobs(name), 0, -1)
+        replies = pipe.execute()
+        again = in_progress_keys()
+        if again == ip_keys:
+            break
+        ip_keys = again
+    scan(list(replies[0]), "dead")
+    scan(list(replies[1]), "retry")
+    scan(list(replies[2]), "scheduled")
+    for raws in replies[3:3 + len(ip_keys)]:
+        scan(list(raws), "in_progress")
+    for raws in replies[3 + len(ip_keys):]:
+        scan(list(raws), "queued")
+    if len(found) < len(wanted) and _confirm:
+        # A job absent from one read may have been in an in-progress list that appeared and
+        # emptied between the key listings: it is done only when a second read agrees.
+        second = read_fates(redis, namespace, refs, qnames, _confirm=False)
+        found.update({jid: f for jid, f in second.items() if jid not in found and f.state != "done"})
     return {jid: found.get(jid) or Fate(jid, "done") for jid in (job_id(j) for j in refs)}
 
 

@@ -35,8 +35,8 @@ def test_pyproject_declares_the_entry_point_and_extras() -> None:
     p = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert p["project"]["entry-points"]["pytest11"] == {"gowork_compat": "gowork_compat.testing.pytest_entry"}
     testing = set(p["project"]["optional-dependencies"]["testing"])
-    assert {"pytest>=8", "hypothesis>=6.100", "jsonschema>=4.18"} <= testing
-    assert p["project"]["optional-dependencies"]["contracts"] == ["jsonschema>=4.18"]
+    assert {"pytest>=8.0.0", "hypothesis>=6.100.0", "jsonschema>=4.18.0"} <= testing
+    assert p["project"]["optional-dependencies"]["contracts"] == ["jsonschema>=4.18.0"]
 
 
 def test_entry_point_is_active_only_with_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -90,7 +90,7 @@ func main() {
 	cmd, rest := os.Args[1], os.Args[2:]
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
-	addr := fs.String("redis", "127.0.0.1:6379", "redis HOST:PORT")
+	addr := fs.String("redis", "127.0.0.1:6379", "HOST:PORT, redis+sentinel://H:P[,H:P]/SERVICE[/DB] or redis+cluster://H:P[,H:P]")
 	ns := fs.String("ns", "work", "gocraft/work namespace")
 	config := fs.String("config", "{}", "worker: config as JSON text or @FILE")
 	op := fs.String("op", "", "client: the work.Client method")
@@ -108,20 +108,20 @@ func main() {
 
 	switch cmd {
 	case "enqueue":
-		pool := newPool(*addr)
+		pool := poolFor(*addr, *ns)
 		if *benchN > 0 {
 			runEnqueueBench(pool, *ns, *benchN, *benchNames, *args, *benchConc)
 		} else {
 			runEnqueue(pool, *ns)
 		}
 	case "worker":
-		runWorker(newPool(*addr), *ns, readConfig(*config))
+		runWorker(poolFor(*addr, *ns), *ns, readConfig(*config))
 	case "client":
-		runClient(newPool(*addr), *ns, *op, *args)
+		runClient(poolFor(*addr, *ns), *ns, *op, *args)
 	case "json":
 		runJSON()
 	case "webui":
-		runWebUI(newPool(*addr), *ns, *webAddr)
+		runWebUI(poolFor(*addr, *ns), *ns, *webAddr)
 	default:
 		fail("unknown subcommand %q", cmd)
 	}

@@ -112,7 +112,8 @@ def test_pool_with_contracts_sends_violations_to_dead(redis_url: str, ns: str, r
     (raw,) = r.zrange(Keys(ns).dead, 0, -1)  # dead at once although max_fails is 4
     dead = Job.decode(raw)
     assert dead.id == bad.id and dead.fails == 1
-    assert dead.last_err == "ContractViolation: args of job 'send_email' break its contract at /tries: 2.5 is not of type 'integer'"
+    assert dead.last_err == ("ContractViolation: args of job 'send_email' break its contract at /tries: "
+                             "2.5 is not of type 'integer'")
     assert r.zcard(Keys(ns).retry) == 0
 
 

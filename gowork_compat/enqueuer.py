@@ -9,6 +9,7 @@ Every method has the effects of the Go ``Enqueuer`` method of the same name; see
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -19,6 +20,7 @@ from typing import Any, Literal
 from . import gojson
 from ._redis import AutoPipeline, Call, RawSender, RedisLike, async_client, clone_async, sync_client
 from ._topology import WrongNodeError
+from .contracts import Contracts, as_contracts
 from .job import Job, new_id, new_ids
 from .keys import Keys
 from .unique import UniqueEnqueue, enqueue_unique_call, enqueue_unique_in_call, plan_unique
@@ -90,6 +92,10 @@ def check_name_text(name: str) -> None:
                          f"({name[exc.start]!r} at index {exc.start}) that UTF-8 cannot encode") from None
 
 
+#: what ``contracts=`` accepts: Contracts, a dict of JSON Schemas by job name, or a directory of NAME.schema.json
+ContractsArg = Contracts | Mapping[str, Mapping[str, Any]] | str | os.PathLike[str] | None
+
+
 class EnqueuePlanner:
     """Builds jobs and the commands that enqueue them. No I/O; not thread-safe by itself
     (the front ends guard the known-jobs cache)."""
@@ -101,6 +107,7 @@ class EnqueuePlanner:
         dialect: Dialect = "v0.5.1",
         allow_big_ints: bool = False,
         clock: Callable[[], float] = time.time,
+        contracts: ContractsArg = None,
     ) -> None:
         if dialect not in ("v0.5.1", "master"):
             raise ValueError(f"dialect must be 'v0.5.1' or 'master', not {dialect!r}")
@@ -108,11 +115,15 @@ class EnqueuePlanner:
         self.dialect: Dialect = dialect
         self.allow_big_ints = allow_big_ints
         self.clock = clock
+        #: JSON Schemas by job name the args must satisfy (checked before anything is written)
+        self.contracts = as_contracts(contracts)
         self._known: dict[str, float] = {}
         self._lock = threading.Lock()
 
     # -- validation ------------------------------------------------------------------
     def _check(self, name: str, args: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        if self.contracts is not None:
+            self.contracts.check(name, args)
         if type(name) is str and name and name.isascii() and (args is None or type(args) is dict):  # common case
             gojson.check_args(args, allow_big_ints=self.allow_big_ints)
             return args
@@ -236,8 +247,8 @@ class _Base:
     """What both enqueuers share: the planner (job building and validation)."""
 
     def __init__(self, namespace: str, dialect: Dialect, allow_big_ints: bool, wait_replicas: int = 0,
-                 wait_timeout: float = 1.0) -> None:
-        self.planner = EnqueuePlanner(namespace, dialect=dialect, allow_big_ints=allow_big_ints)
+                 wait_timeout: float = 1.0, contracts: ContractsArg = None) -> None:
+        self.planner = EnqueuePlanner(namespace, dialect=dialect, allow_big_ints=allow_big_ints, contracts=contracts)
         if wait_replicas < 0 or wait_timeout <= 0:
             raise ValueError("wait_replicas must be >= 0 and wait_timeout > 0 seconds")
         self.wait_replicas = wait_replicas
@@ -271,8 +282,9 @@ class Enqueuer(_Base):
     enqueue that returned survives a failover (see docs/scaling.md)."""
 
     def __init__(self, redis: RedisLike, namespace: str, *, dialect: Dialect = "v0.5.1",
-                 allow_big_ints: bool = False, wait_replicas: int = 0, wait_timeout: float = 1.0) -> None:
-        super().__init__(namespace, dialect, allow_big_ints, wait_replicas, wait_timeout)
+                 allow_big_ints: bool = False, wait_replicas: int = 0, wait_timeout: float = 1.0,
+                 contracts: ContractsArg = None) -> None:
+        super().__init__(namespace, dialect, allow_big_ints, wait_replicas, wait_timeout, contracts)
         self.redis = sync_client(redis, namespace)
         self._sender = RawSender(self.redis)
 
@@ -359,8 +371,9 @@ class AsyncEnqueuer(_Base):
     """
 
     def __init__(self, redis: RedisLike, namespace: str, *, dialect: Dialect = "v0.5.1",
-                 allow_big_ints: bool = False, wait_replicas: int = 0, wait_timeout: float = 1.0) -> None:
-        super().__init__(namespace, dialect, allow_big_ints, wait_replicas, wait_timeout)
+                 allow_big_ints: bool = False, wait_replicas: int = 0, wait_timeout: float = 1.0,
+                 contracts: ContractsArg = None) -> None:
+        super().__init__(namespace, dialect, allow_big_ints, wait_replicas, wait_timeout, contracts)
         self.redis = async_client(redis, namespace)
         self._auto = AutoPipeline(self.redis)
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -9,7 +9,8 @@
 #                                  (GOWORK_INTEROP_DOCKER=1), then down
 #   bash scripts/docker.sh interop the interop suite in containers (engine and images ready)
 #
-# Images: gowork-compat-harness:test (Dockerfile.harness), gowork-compat:test (Dockerfile).
+# Images: gowork-compat-harness:test (Dockerfile.harness), gowork-compat:test (Dockerfile),
+#         gowork-compat-invoices:test (examples/invoices/Dockerfile, on the harness's bases).
 # Stand-in bases (built only when missing; a new tag when their inputs change):
 #   gowork-compat-standin/debian:bookworm  debootstrap of Debian with python3, redis-server;
 #                                          also the stand-in for redis:7 in docker-compose.ci.yml
@@ -200,6 +201,8 @@ build_images() {
   timed build "${harness_args[@]}" -f Dockerfile.harness -t gowork-compat-harness:test -t gowork-compat-harness:compose .
   log "building gowork-compat:test (Dockerfile)"
   timed build "${python_args[@]}" -f Dockerfile -t gowork-compat:test -t gowork-compat:compose .
+  log "building gowork-compat-invoices:test (examples/invoices/Dockerfile)"
+  timed build "${harness_args[@]}" -t gowork-compat-invoices:test examples/invoices
 }
 
 up() {

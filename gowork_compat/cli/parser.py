@@ -7,6 +7,7 @@ from typing import Any, NoReturn
 
 from .. import __version__
 from ..client import parse_int
+from .checks import add_check_commands
 from .commands import (
     BULK_CHUNK,
     cmd_bulk,
@@ -241,6 +242,8 @@ Run 'gowork COMMAND --help' for the options of a command.""",
         d.add_argument("--all", action="store_true", help=f"{action} every dead job")
         _global_options(d, suppress=True)
         d.set_defaults(func=cmd_dead)
+
+    add_check_commands(subs, _sub, _global_options)  # contracts check, validate
 
     # pause / unpause
     for name, what in (("pause", "stop every pool, Go's or Python's, from starting jobs of NAME"),

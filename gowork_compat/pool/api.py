@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar, overload
 
 from .._redis import RedisLike, check_namespace
-from ..enqueuer import Dialect, check_name_text
+from ..contracts import as_contracts
+from ..enqueuer import ContractsArg, Dialect, check_name_text
 from ..job import Job, new_id
 from ..keys import Keys
 from ..periodic import PeriodicEnqueuer, PeriodicJob
@@ -101,6 +102,7 @@ class WorkerPool:
         watch_timeout: float = 5.0,
         job_timeout: float | None = None,
         block_warning: float = 1.0,
+        contracts: ContractsArg = None,
     ) -> None:
         refuse_fake_redis(redis)
         backoffs = tuple(sleep_backoffs) if sleep_backoffs else DEFAULT_SLEEP_BACKOFFS
@@ -128,6 +130,8 @@ class WorkerPool:
         self.watch_timeout = watch_timeout
         self.job_timeout = check_timeout(job_timeout, "job_timeout")
         self.block_warning = float(block_warning)
+        #: opt-in: a job whose args break its contract goes to the dead set unrun, the violation as its error
+        self.contracts = as_contracts(contracts)
         self.pool_id = new_id()
         self.job_types: dict[str, JobType] = {}
         self._middleware: list[_Step] = []

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..burial import burial_reason, buried_job
+from ..contracts import ContractViolation
 from ..job import Job
 from .common import Ack, Running, describe, log
 
@@ -441,6 +442,7 @@ class Runner:
         self.middleware: list[_Step] = p._middleware
         self.job_types = p.job_types
         self.context_factory = p.context_factory
+        self.contracts = getattr(p, "contracts", None)
         self.free_workers = list(p.worker_ids)
         self.running: dict[str, Running] = {}  # worker id -> running job
         self.job_tasks: dict[asyncio.Task[None], Running] = {}
@@ -482,6 +484,12 @@ class Runner:
         if jt is None:
             self.finish(run, None, PoolError("stray job: no handler"))
             return
+        if self.contracts is not None:
+            try:
+                self.contracts.check(run.job.name, run.job.args)
+            except ContractViolation as exc:  # never started: dead at once, whatever max_fails says
+                self.finish(run, None, exc)
+                return
         timeout = self.timeouts.get(jt.name) if self.timeouts else None
         if starts_sync(self.middleware, jt):
             try:
@@ -579,7 +587,7 @@ def failure_ack(run: Running, jt: JobType | None, err: BaseException) -> Ack:
     raw = job.raw or b""
     now = int(time.time())
     job.failed(error_text(err), now)
-    fate = decide_fate(jt, job)
+    fate = Fate.DEAD if isinstance(err, ContractViolation) else decide_fate(jt, job)
     if fate == Fate.RETRY:
         assert jt is not None
         try:

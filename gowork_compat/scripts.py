@@ -29,10 +29,13 @@ from .unique import ENQUEUE_UNIQUE, ENQUEUE_UNIQUE_IN
 
 __all__ = [
     "ACK_BATCH",
+    "CLIENT_DELETE_QUEUED_JOB",
     "CLIENT_DELETE_ZSET_JOB",
+    "CLIENT_PURGE_QUEUE",
     "CLIENT_RESET_LOCK",
     "CLIENT_RETRY_ALL_DEAD",
     "CLIENT_RETRY_DEAD_JOB",
+    "CLIENT_ZSET_JOB_NOW",
     "ENQUEUE_UNIQUE",
     "ENQUEUE_UNIQUE_IN",
     "FETCH",
@@ -44,11 +47,13 @@ __all__ = [
     "Script",
     "ack_batch_call",
     "ack_keys",
+    "delete_queued_job_call",
     "delete_zset_job_call",
     "fetch_batch_call",
     "fetch_call",
     "fetch_group_keys",
     "fetch_keys",
+    "purge_queue_call",
     "reap_stale_locks_call",
     "reenqueue_in_progress_call",
     "requeue_due_call",
@@ -56,6 +61,7 @@ __all__ = [
     "retry_all_dead_call",
     "retry_dead_job_call",
     "retry_dead_job_result",
+    "zset_job_now_call",
 ]
 
 
@@ -421,6 +427,88 @@ return {removed, last}
 
 def delete_zset_job_call(zset_key: str, score: int, job_id: str) -> Call:
     return Call(int(score), job_id, script=CLIENT_DELETE_ZSET_JOB, keys=[zset_key])
+
+
+#: Beyond Go: remove the (oldest) member of a queue whose job id is ARGV[1], scanning
+#: the list from its tail (oldest) in chunks of 1000; a plain-text search skips members
+#: that cannot hold the id before any JSON decoding. A pool that fetched the job first
+#: leaves nothing to remove, so a job is never both run and reported deleted.
+#: KEYS[1]: the queue.  Returns {number removed (0 or 1), the member removed or ''}.
+CLIENT_DELETE_QUEUED_JOB = Script(
+    "client_delete_queued_job",
+    """
+local len = redis.call('llen', KEYS[1])
+local stop = -1
+while -stop <= len do
+  local start = stop - 999
+  local members = redis.call('lrange', KEYS[1], start, stop)
+  for n = #members, 1, -1 do
+    local m = members[n]
+    if string.find(m, ARGV[1], 1, true) then
+      local decoded, job = pcall(cjson.decode, m)
+      if decoded and type(job) == 'table' and job['id'] == ARGV[1] then
+        redis.call('lrem', KEYS[1], -1, m)
+        return {1, m}
+      end
+    end
+  end
+  stop = start - 1
+end
+return {0, ''}
+""",
+)
+
+
+def delete_queued_job_call(queue_key: str, job_id: str) -> Call:
+    return Call(job_id, script=CLIENT_DELETE_QUEUED_JOB, keys=[queue_key])
+
+
+#: Beyond Go: move the members of a retry or scheduled zset with score ARGV[2] and job id
+#: ARGV[3] onto their queues now, bytes unchanged (what Go's requeuer does once they are
+#: due). Members that are not jobs with a name are left in place. A requeuer (Go's or
+#: ours) that moved the job first leaves nothing to match: never lost, never doubled.
+#: KEYS[1]: the zset.  ARGV[1]: jobs prefix.  Returns {moved, matched}.
+CLIENT_ZSET_JOB_NOW = Script(
+    "client_zset_job_now",
+    """
+local moved, matched = 0, 0
+local members = redis.call('zrangebyscore', KEYS[1], ARGV[2], ARGV[2])
+for n = 1, #members do
+  local decoded, job = pcall(cjson.decode, members[n])
+  if decoded and type(job) == 'table' and job['id'] == ARGV[3] then
+    matched = matched + 1
+    if type(job['name']) == 'string' then
+      redis.call('zrem', KEYS[1], members[n])
+      redis.call('lpush', ARGV[1] .. job['name'], members[n])
+      moved = moved + 1
+    end
+  end
+end
+return {moved, matched}
+""",
+)
+
+
+def zset_job_now_call(keys: Keys, zset_key: str, score: int, job_id: str) -> Call:
+    return Call(keys.jobs_prefix, int(score), job_id, script=CLIENT_ZSET_JOB_NOW, keys=[zset_key])
+
+
+#: Beyond Go: empty a queue, only if ARGV[1] (the job name the user typed) is the name
+#: the queue belongs to (ARGV[2]); the jobs a pool already fetched are not touched.
+#: KEYS[1]: the queue.  Returns the number of jobs removed (-1: the names differ).
+CLIENT_PURGE_QUEUE = Script(
+    "client_purge_queue",
+    """
+if ARGV[1] ~= ARGV[2] then return -1 end
+local n = redis.call('llen', KEYS[1])
+redis.call('del', KEYS[1])
+return n
+""",
+)
+
+
+def purge_queue_call(keys: Keys, job_name: str, confirm: str) -> Call:
+    return Call(confirm, job_name, script=CLIENT_PURGE_QUEUE, keys=[keys.jobs(job_name)])
 
 
 #: Put the dead job(s) with score ARGV[3] and id ARGV[4] back on their queue (t set to

@@ -19,7 +19,11 @@ POST   /retry_all_dead_jobs                  ``{"status": "ok"}``
 Beyond upstream: ``POST /pause/{job_name}``, ``POST /unpause/{job_name}``, ``GET /locks``
 (``[JobLock, ...]`` for every known job name), ``GET /queued_jobs/{job_name}?page=N``
 (``{"count", "jobs"}``, oldest first), ``POST /delete_retry_job/{retry_at}/{job_id}`` and
-``POST /delete_scheduled_job/{scheduled_for}/{job_id}``; dead jobs by filter (query
+``POST /delete_scheduled_job/{scheduled_for}/{job_id}``; ``GET /info`` (``{"namespace",
+"redis"}``: the Redis URL without its password); ``POST /delete_queued_job/{job_id}/{job_name}``,
+``POST /run_retry_job_now/{retry_at}/{job_id}`` and ``POST
+/enqueue_scheduled_job_now/{scheduled_for}/{job_id}`` (one atomic script each: a pool that took
+the job first makes them 404, never a lost or doubled job); dead jobs by filter (query
 ``job_name`` and/or ``error``, a text their last error contains): ``GET /dead_jobs?job_name=..
 &error=..&page=N`` (the matching ones), ``POST /retry_dead_jobs?...`` and ``POST
 /delete_dead_jobs?...`` (``{"status": "ok", "matched", "done", "unknown_name", "gone", "kept"}``,
@@ -54,6 +58,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -115,6 +120,22 @@ _error = json_error
 _OK = {"status": "ok"}
 
 
+def redis_location(redis: RedisLike) -> str:
+    """Where ``redis`` points, as a URL without its password (``***`` in its place)."""
+    if isinstance(redis, str):
+        parts = urlsplit(redis)
+        if parts.password is not None:
+            host = parts.netloc.rsplit("@", 1)[1]
+            user = parts.username or ""
+            parts = parts._replace(netloc=f"{user}:***@{host}")
+        return urlunsplit(parts._replace(query=""))
+    kw = redis.connection_pool.connection_kwargs
+    if "path" in kw:
+        return f"unix://{kw['path']}?db={kw.get('db', 0)}"
+    scheme = "rediss" if kw.get("ssl") or "ssl_context" in kw else "redis"
+    return f"{scheme}://{kw.get('host', 'localhost')}:{kw.get('port', 6379)}/{kw.get('db', 0)}"
+
+
 # -- the app -------------------------------------------------------------------------------------
 Handler = Callable[[Request, AsyncClient], Awaitable[Response]]
 
@@ -171,6 +192,7 @@ def create_app(
     another host get 421 (see :mod:`gowork_compat.webguard`).
     """
     clients: dict[int, AsyncClient] = {}
+    redis_shown = redis_location(redis)
     given = redis if isinstance(redis, aredis.Redis) else None
 
     def client() -> AsyncClient:
@@ -288,6 +310,21 @@ def create_app(
         await c.delete_scheduled_job(_time_of(request, "scheduled_for"), request.path_params["job_id"])
         return _json(_OK)
 
+    async def info(request: Request, c: AsyncClient) -> Response:
+        return _json({"namespace": namespace, "redis": redis_shown})
+
+    async def delete_queued_job(request: Request, c: AsyncClient) -> Response:
+        await c.delete_queued_job(request.path_params["job_name"], request.path_params["job_id"])
+        return _json(_OK)
+
+    async def run_retry_job_now(request: Request, c: AsyncClient) -> Response:
+        await c.run_retry_job_now(_time_of(request, "retry_at"), request.path_params["job_id"])
+        return _json(_OK)
+
+    async def enqueue_scheduled_job_now(request: Request, c: AsyncClient) -> Response:
+        await c.enqueue_scheduled_job_now(_time_of(request, "scheduled_for"), request.path_params["job_id"])
+        return _json(_OK)
+
     async def pause(request: Request, c: AsyncClient) -> Response:
         await c.pause(request.path_params["job_name"])
         return _json(_OK)
@@ -349,6 +386,10 @@ def create_app(
         post("/retry_dead_jobs", retry_dead_jobs),
         post("/delete_dead_jobs", delete_dead_jobs),
         post("/delete_unreadable/{where}", delete_unreadable),
+        get("/info", info),
+        post("/delete_queued_job/{job_id}/{job_name:path}", delete_queued_job),
+        post("/run_retry_job_now/{retry_at}/{job_id}", run_retry_job_now),
+        post("/enqueue_scheduled_job_now/{scheduled_for}/{job_id}", enqueue_scheduled_job_now),
         post("/pause/{job_name:path}", pause),
         post("/unpause/{job_name:path}", unpause),
         get("/locks", locks),

@@ -187,6 +187,22 @@ class Client:
         """Delete the dead jobs ``where`` matches, one atomic script call per job."""
         return self._run(self.planner.plan_delete_dead_jobs_where(where))
 
+    def delete_queued_job(self, job_name: str, job_id: str) -> Job:
+        """Remove a waiting job from its queue by id (atomic; JobNotFound if a pool took it)."""
+        return self._run(self.planner.plan_delete_queued_job(job_name, job_id))
+
+    def run_retry_job_now(self, retry_at: int, job_id: str) -> int:
+        """Queue a retry job now instead of at ``retry_at`` (atomic; JobNotFound if gone)."""
+        return self._run(self.planner.plan_run_retry_job_now(retry_at, job_id))
+
+    def enqueue_scheduled_job_now(self, scheduled_for: int, job_id: str) -> int:
+        """Queue a scheduled job now (atomic; JobNotFound if gone)."""
+        return self._run(self.planner.plan_enqueue_scheduled_job_now(scheduled_for, job_id))
+
+    def purge_queue(self, job_name: str, confirm: str) -> int:
+        """Empty ``job_name``'s queue; ``confirm`` must be the job name. Returns jobs removed."""
+        return self._run(self.planner.plan_purge_queue(job_name, confirm))
+
     def delete_unreadable(self, where: str, raw: bytes, job_name: str = "") -> None:
         """Remove a member that cannot be read as a job (an :class:`~gowork_compat.client.UnreadableEntry` of a
         page) by its exact bytes; ``where``: retry, scheduled, dead or queue (with ``job_name``)."""
@@ -308,6 +324,18 @@ class AsyncClient:
     async def delete_dead_jobs_where(self, where: DeadFilter) -> FilterOutcome:
         """Delete the dead jobs ``where`` matches, one atomic script call per job."""
         return await self._run(self.planner.plan_delete_dead_jobs_where(where))
+
+    async def delete_queued_job(self, job_name: str, job_id: str) -> Job:
+        return await self._run(self.planner.plan_delete_queued_job(job_name, job_id))
+
+    async def run_retry_job_now(self, retry_at: int, job_id: str) -> int:
+        return await self._run(self.planner.plan_run_retry_job_now(retry_at, job_id))
+
+    async def enqueue_scheduled_job_now(self, scheduled_for: int, job_id: str) -> int:
+        return await self._run(self.planner.plan_enqueue_scheduled_job_now(scheduled_for, job_id))
+
+    async def purge_queue(self, job_name: str, confirm: str) -> int:
+        return await self._run(self.planner.plan_purge_queue(job_name, confirm))
 
     async def delete_unreadable(self, where: str, raw: bytes, job_name: str = "") -> None:
         """Remove a member that cannot be read as a job (an :class:`~gowork_compat.client.UnreadableEntry` of a

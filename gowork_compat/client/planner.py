@@ -19,11 +19,14 @@ from ..heartbeat import DEAD_AFTER
 from ..job import Job
 from ..keys import Keys
 from ..scripts import (
+    delete_queued_job_call,
     delete_zset_job_call,
+    purge_queue_call,
     reset_lock_call,
     retry_all_dead_call,
     retry_dead_job_call,
     retry_dead_job_result,
+    zset_job_now_call,
 )
 from ..unique import release_call
 from .views import (
@@ -408,6 +411,45 @@ class ClientPlanner:
             release = release_call(self.keys, Job.decode(last))
             if release is not None:
                 yield [release]
+
+    def plan_delete_queued_job(self, job_name: str, job_id: str) -> Plan[Job]:
+        """Remove the job ``job_id`` from ``job_name``'s queue (one atomic script: a pool
+        that fetched it first leaves :class:`JobNotFound`); a unique job's key is released."""
+        (reply,) = yield [delete_queued_job_call(self.keys.jobs(job_name), job_id)]
+        if int(reply[0]) == 0:
+            raise JobNotFound(NOTHING_DELETED)
+        job = Job.decode(_raw(reply[1]))
+        release = release_call(self.keys, job)
+        if release is not None:
+            yield [release]
+        return job
+
+    def _plan_zset_job_now(self, key: str, score: int, job_id: str) -> Plan[int]:
+        (reply,) = yield [zset_job_now_call(self.keys, key, score, job_id)]
+        moved = int(reply[0])
+        if moved == 0:
+            raise JobNotFound(NOTHING_RETRIED)
+        return moved
+
+    def plan_run_retry_job_now(self, retry_at: int, job_id: str) -> Plan[int]:
+        """Put the retry job (``retry_at``, ``job_id``) on its queue now, as Go's requeuer
+        does when it is due (bytes unchanged); one atomic script, :class:`JobNotFound` when
+        a requeuer took it first. Returns the jobs moved."""
+        moved = yield from self._plan_zset_job_now(self.keys.retry, retry_at, job_id)
+        return moved
+
+    def plan_enqueue_scheduled_job_now(self, scheduled_for: int, job_id: str) -> Plan[int]:
+        """Put the scheduled job on its queue now (see :meth:`plan_run_retry_job_now`)."""
+        moved = yield from self._plan_zset_job_now(self.keys.scheduled, scheduled_for, job_id)
+        return moved
+
+    def plan_purge_queue(self, job_name: str, confirm: str) -> Plan[int]:
+        """Delete every job waiting in ``job_name``'s queue, atomically, when ``confirm``
+        is the job name (the typed confirmation); ValueError otherwise. Returns how many."""
+        (n,) = yield [purge_queue_call(self.keys, job_name, confirm)]
+        if int(n) < 0:
+            raise ValueError(f"confirmation {confirm!r} is not the job name {job_name!r}: nothing purged")
+        return int(n)
 
     def plan_retry_dead_job(self, died_at: int, job_id: str) -> Plan[None]:
         names = yield from self.plan_known_jobs()

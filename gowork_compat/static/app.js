@@ -131,7 +131,7 @@
               onclick: () => act("unpause/" + enc(q.job_name), "unpaused " + q.job_name) })
           : el("button", { class: "btn small", "data-action": "pause", text: "pause",
               onclick: () => act("pause/" + enc(q.job_name), "paused " + q.job_name) });
-        const view = el("button", { class: "btn small", text: "view", disabled: q.count === 0,
+        const view = el("button", { class: "btn small", "data-action": "view", text: "view", disabled: q.count === 0,
           onclick: () => { state.queuedName = q.job_name; state.page.queued = 1; selectTab("queued"); } });
         return el("tr", { "data-queue": q.job_name },
           el("td", {}, el("code", { text: q.job_name })),
@@ -140,7 +140,7 @@
           el("td", { class: "r", text: lk.lock + " / " + cap }),
           el("td", {}, el("span", { class: "pill " + (lk.paused ? "paused" : "active"),
             text: lk.paused ? "paused" : "active" })),
-          el("td", { class: "r" }, view, toggle));
+          el("td", { class: "r acts" }, view, toggle));
       }));
     }
     $("total-queued").textContent = total;
@@ -178,24 +178,37 @@
   const WHEN = { retry: "retry_at", scheduled: "run_at", dead: "died_at", queued: "t" };
   const WHEN_LABEL = { retry: "retry at", scheduled: "runs", dead: "died", queued: "enqueued" };
 
+  function confirmed(question) { return confirm(question); }
+
   function jobActions(tab, j) {
     const when = j[WHEN[tab]];
     const path = (verb) => verb + "/" + when + "/" + enc(j.id);
+    const what = (j.name || "job") + " " + j.id;
+    const del = (route, done) => el("button", { class: "btn small danger", "data-action": "delete", text: "delete",
+      onclick: () => { if (confirmed("Delete " + tab + " job " + what + " for good?")) act(route, done); } });
     if (tab === "dead") {
       return [
         el("button", { class: "btn small", "data-action": "retry", text: "retry",
           onclick: () => act(path("retry_dead_job"), "job queued again") }),
-        el("button", { class: "btn small danger", "data-action": "delete", text: "delete",
-          onclick: () => act(path("delete_dead_job"), "dead job deleted") }),
+        del(path("delete_dead_job"), "dead job deleted"),
       ];
     }
     if (tab === "retry") {
-      return [el("button", { class: "btn small danger", "data-action": "delete", text: "delete",
-        onclick: () => act(path("delete_retry_job"), "retry job deleted") })];
+      return [
+        el("button", { class: "btn small", "data-action": "run-now", text: "run now",
+          onclick: () => act(path("run_retry_job_now"), "retry job queued now") }),
+        del(path("delete_retry_job"), "retry job deleted"),
+      ];
     }
     if (tab === "scheduled") {
-      return [el("button", { class: "btn small danger", "data-action": "delete", text: "delete",
-        onclick: () => act(path("delete_scheduled_job"), "scheduled job deleted") })];
+      return [
+        el("button", { class: "btn small", "data-action": "enqueue-now", text: "enqueue now",
+          onclick: () => act(path("enqueue_scheduled_job_now"), "scheduled job queued now") }),
+        del(path("delete_scheduled_job"), "scheduled job deleted"),
+      ];
+    }
+    if (tab === "queued") {
+      return [del("delete_queued_job/" + enc(j.id) + "/" + enc(state.queuedName), "queued job deleted")];
     }
     return [];
   }
@@ -273,7 +286,7 @@
         el("td", { class: "r" }, stamp(j[WHEN[tab]])),
         el("td", { class: "r", text: j.fails || 0 }),
         el("td", { class: "err", text: j.err || "", title: j.err || "" }),
-        el("td", { class: "r" }, ...jobActions(tab, j)));
+        el("td", { class: "r acts" }, ...jobActions(tab, j)));
     }));
   }
 
@@ -285,15 +298,33 @@
   }
 
   // -- tabs and paging ------------------------------------------------------------------------
+  // the view lives in the URL: #retry, #scheduled, #dead, #queued/<job name>
+  function routeOf(tab) {
+    return tab === "queued" ? "#queued/" + enc(state.queuedName) : "#" + tab;
+  }
+
   function selectTab(tab) {
     state.tab = tab;
-    if (tab !== "queued") history.replaceState(null, "", "#" + tab);
+    const want = routeOf(tab);
+    if (location.hash !== want) history.pushState(null, "", want);
     $("tab-queued").hidden = !state.queuedName;
     $("tab-queued-name").textContent = state.queuedName;
     for (const b of document.querySelectorAll(".tabs [data-tab]")) {
       b.setAttribute("aria-selected", String(b.dataset.tab === tab));
     }
     refresh();
+  }
+
+  function applyRoute() {
+    const route = location.hash.slice(1);
+    if (route.startsWith("queued/") && route.length > 7) {
+      let name = route.slice(7);
+      try { name = decodeURIComponent(name); } catch (e) { /* keep it as written */ }
+      if (name !== state.queuedName) { state.queuedName = name; state.page.queued = 1; }
+      selectTab("queued");
+      return;
+    }
+    selectTab(["retry", "scheduled", "dead"].includes(route) ? route : "retry");
   }
 
   function listPath(tab) {
@@ -381,6 +412,15 @@
   $("retry-matching").addEventListener("click", () => matchingAction("retry"));
   $("delete-matching").addEventListener("click", () => matchingAction("delete"));
 
-  const initial = location.hash.slice(1);
-  selectTab(["retry", "scheduled", "dead"].includes(initial) ? initial : "retry");
+  window.addEventListener("popstate", applyRoute);
+  window.addEventListener("hashchange", () => { if (routeOf(state.tab) !== location.hash) applyRoute(); });
+
+  // which namespace and Redis this page shows (a mistyped namespace looks like an idle system)
+  getJSON("info").then((info) => {
+    $("where-ns").textContent = info.namespace;
+    $("where-redis").textContent = info.redis;
+    document.title = "gowork · " + info.namespace;
+  }).catch((e) => { $("where-ns").textContent = "?"; $("where-redis").textContent = e.message; });
+
+  applyRoute();
 })();

@@ -1,0 +1,107 @@
+"""The page's views and actions beyond upstream in headless Chromium (no Go needed): the
+namespace and Redis it shows, views in the URL (back and forward), deleting a queued job,
+running a retry job and a scheduled job now, confirmation of a single delete, a 420 px
+wide window. Screenshots go to $GOWORK_SCREENSHOT_DIR (docs/ refreshes the README's)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import redis
+
+from gowork_compat.job import Job
+from gowork_compat.keys import Keys
+from gowork_compat.webui import create_app
+from tests.conftest import until
+from tests.interop.test_webui_browser import Browser, browser  # noqa: F401  (the fixture)
+from tests.interop.test_webui_interop import serving
+from tests.test_webui_page import answer_confirms, asked
+
+SHOTS = Path(os.environ.get("GOWORK_SCREENSHOT_DIR") or tempfile.gettempdir())
+NOW = 1_900_000_000
+
+
+def seed(r: redis.Redis, k: Keys) -> None:
+    r.sadd(k.known_jobs, "mail", "sms", "a_job_name_that_is_rather_long")
+    for i in range(3):
+        r.lpush(k.jobs("mail"), Job(name="mail", id=f"q{i}", enqueued_at=NOW - 60 + i, args={"to": f"u{i}"}).encode())
+    r.lpush(k.jobs("a_job_name_that_is_rather_long"), Job(name="a_job_name_that_is_rather_long", id="l1",
+                                                          enqueued_at=NOW, args={}).encode())
+    r.zadd(k.retry, {Job(name="sms", id="r1", enqueued_at=NOW - 9, args={"n": 1}, fails=1, last_err="timeout",
+                         failed_at=NOW - 5).encode(): NOW + 60})
+    r.zadd(k.scheduled, {Job(name="mail", id="s1", enqueued_at=NOW, args={"week": 27}).encode(): NOW + 3600})
+
+
+def text(b: Browser, js_id: str) -> str:
+    value: str = b.evaluate(f"document.getElementById({json.dumps(js_id)}).textContent")
+    return value
+
+
+def test_where_routes_and_single_job_actions(browser: Browser, redis_url: str, ns: str,  # noqa: F811
+                                             r: redis.Redis) -> None:
+    k = Keys(ns)
+    seed(r, k)
+    port = redis_url.rsplit(":", 1)[1].split("/")[0]
+    with serving(create_app(f"redis://:hunter2@127.0.0.1:{port}/0", ns)) as base:
+        browser.navigate(base + "/")
+        browser.wait_for(f"document.getElementById('where-ns').textContent === {json.dumps(ns)}")
+        assert text(browser, "where-redis") == f"redis://:***@127.0.0.1:{port}/0"
+        assert "hunter2" not in browser.evaluate("document.body.innerText")
+
+        # views live in the URL; back and forward work
+        browser.wait_for("!!document.querySelector('tr[data-job-id=\"r1\"]')")
+        browser.click('.tabs [data-tab="scheduled"]')
+        browser.wait_for("location.hash === '#scheduled' && !!document.querySelector('tr[data-job-id=\"s1\"]')")
+        browser.click('#queues tr[data-queue="mail"] button[data-action="view"]')
+        browser.wait_for("location.hash === '#queued/mail' && !!document.querySelector('tr[data-job-id=\"q0\"]')")
+        browser.evaluate("history.back(); true")
+        browser.wait_for("location.hash === '#scheduled' && !!document.querySelector('tr[data-job-id=\"s1\"]')"
+                         " && document.querySelector('[data-tab=\"scheduled\"]').getAttribute('aria-selected')"
+                         " === 'true'")
+        browser.evaluate("history.forward(); true")
+        browser.wait_for("!!document.querySelector('tr[data-job-id=\"q0\"]')")
+        browser.navigate(base + "/#queued/mail")  # a link to the view opens it
+        browser.wait_for("!!document.querySelector('tr[data-job-id=\"q1\"]')")
+
+        # a single delete asks first; declined, nothing happens
+        answer_confirms(browser, False)
+        browser.click('tr[data-job-id="q1"] button[data-action="delete"]')
+        assert asked(browser) == ["Delete queued job mail q1 for good?"]
+        assert r.llen(k.jobs("mail")) == 3
+        answer_confirms(browser, True)
+        browser.click('tr[data-job-id="q1"] button[data-action="delete"]')
+        browser.wait_for("!document.querySelector('tr[data-job-id=\"q1\"]')")
+        assert sorted(Job.decode(m).id for m in r.lrange(k.jobs("mail"), 0, -1)) == ["q0", "q2"]
+
+        # a retry job runs now, a scheduled job is enqueued now
+        browser.navigate(base + "/#retry")
+        browser.wait_for("!!document.querySelector('tr[data-job-id=\"r1\"]')")
+        browser.click('tr[data-job-id="r1"] button[data-action="run-now"]')
+        until(lambda: r.llen(k.jobs("sms")) == 1, what="the retry job on its queue")
+        assert r.zcard(k.retry) == 0
+        browser.click('.tabs [data-tab="scheduled"]')
+        browser.wait_for("!!document.querySelector('tr[data-job-id=\"s1\"]')")
+        browser.click('tr[data-job-id="s1"] button[data-action="enqueue-now"]')
+        until(lambda: r.llen(k.jobs("mail")) == 3, what="the scheduled job on its queue")
+        browser.wait_for("document.getElementById('tab-scheduled-count').textContent === '0'")
+        assert not browser.page_errors()
+
+
+def test_nothing_is_cut_off_at_420_px(browser: Browser, redis_url: str, ns: str,  # noqa: F811
+                                      r: redis.Redis) -> None:
+    seed(r, Keys(ns))
+    browser.open_page(width=420, height=900)
+    with serving(create_app(redis_url, ns)) as base:
+        browser.navigate(base + "/#retry")
+        browser.wait_for("!!document.querySelector('tr[data-job-id=\"r1\"]')")
+        browser.wait_for("!!document.querySelector('tr[data-job-id=\"r1\"]')"
+                         " && document.querySelectorAll('#queues tr[data-queue]').length === 3")
+        overflow = browser.evaluate(
+            "[...document.querySelectorAll('.panel, body, .top')].filter("
+            "(p) => p.scrollWidth > p.clientWidth + 1)."
+            "map((p) => (p.querySelector('table') || p).id + ' ' + p.scrollWidth)")
+        assert overflow == []
+        (SHOTS / "webui-narrow.png").write_bytes(browser.screenshot())

@@ -23,7 +23,9 @@ Beyond upstream: ``POST /pause/{job_name}``, ``POST /unpause/{job_name}``, ``GET
 "redis"}``: the Redis URL without its password); ``POST /delete_queued_job/{job_id}/{job_name}``,
 ``POST /run_retry_job_now/{retry_at}/{job_id}`` and ``POST
 /enqueue_scheduled_job_now/{scheduled_for}/{job_id}`` (one atomic script each: a pool that took
-the job first makes them 404, never a lost or doubled job); dead jobs by filter (query
+the job first makes them 404, never a lost or doubled job); ``POST /purge_queue/{job_name}``
+with ``{"confirm": job_name}`` (the typed confirmation; ``{"status", "purged"}``) and ``POST
+/reset_lock/{job_name}`` (the recomputed ``JobLock``); dead jobs by filter (query
 ``job_name`` and/or ``error``, a text their last error contains): ``GET /dead_jobs?job_name=..
 &error=..&page=N`` (the matching ones), ``POST /retry_dead_jobs?...`` and ``POST
 /delete_dead_jobs?...`` (``{"status": "ok", "matched", "done", "unknown_name", "gone", "kept"}``,
@@ -325,6 +327,21 @@ def create_app(
         await c.enqueue_scheduled_job_now(_time_of(request, "scheduled_for"), request.path_params["job_id"])
         return _json(_OK)
 
+    async def purge_queue(request: Request, c: AsyncClient) -> Response:
+        name = request.path_params["job_name"]
+        try:
+            body = json.loads(await request.body() or b"{}")
+            typed = body.get("confirm") if isinstance(body, dict) else None
+        except ValueError:
+            typed = None
+        if typed != name:
+            raise _BadRequest("type the job name to purge its queue: the body must be "
+                              f'{{"confirm": {json.dumps(name)}}}')
+        return _json({"status": "ok", "purged": await c.purge_queue(name, typed)})
+
+    async def reset_lock(request: Request, c: AsyncClient) -> Response:
+        return _json((await c.reset_lock(request.path_params["job_name"])).to_json())
+
     async def pause(request: Request, c: AsyncClient) -> Response:
         await c.pause(request.path_params["job_name"])
         return _json(_OK)
@@ -390,6 +407,8 @@ def create_app(
         post("/delete_queued_job/{job_id}/{job_name:path}", delete_queued_job),
         post("/run_retry_job_now/{retry_at}/{job_id}", run_retry_job_now),
         post("/enqueue_scheduled_job_now/{scheduled_for}/{job_id}", enqueue_scheduled_job_now),
+        post("/purge_queue/{job_name:path}", purge_queue),
+        post("/reset_lock/{job_name:path}", reset_lock),
         post("/pause/{job_name:path}", pause),
         post("/unpause/{job_name:path}", unpause),
         get("/locks", locks),

@@ -5,6 +5,8 @@ confirmation, resetting a lock."""
 
 from __future__ import annotations
 
+import time
+
 import redis
 
 from gowork_compat.job import Job
@@ -53,3 +55,30 @@ def test_run_retry_and_scheduled_jobs_now(redis_url: str, ns: str, r: redis.Redi
         assert c.post(f"/enqueue_scheduled_job_now/{NOW + 600}/s1").json() == {"status": "ok"}
         assert r.lrange(k.jobs("mail"), 0, -1) == [sj] and r.zcard(k.scheduled) == 0
         assert c.post("/run_retry_job_now/soon/r1").status_code == 400
+
+
+def test_purge_queue_needs_the_typed_name(redis_url: str, ns: str, r: redis.Redis) -> None:
+    k = Keys(ns)
+    for i in range(5):
+        r.lpush(k.jobs("mail"), job("mail", f"q{i}").encode())
+    with TestClient(create_app(redis_url, ns)) as c:
+        for body in ({}, {"confirm": "mai"}, {"confirm": "MAIL"}):
+            refused = c.post("/purge_queue/mail", json=body)
+            assert refused.status_code == 400 and "type the job name" in refused.json()["error"]
+        assert c.post("/purge_queue/mail", content=b"not json").status_code == 400
+        assert r.llen(k.jobs("mail")) == 5
+        assert c.post("/purge_queue/mail", json={"confirm": "mail"}).json() == {"status": "ok", "purged": 5}
+        assert not r.exists(k.jobs("mail"))
+        assert c.post("/purge_queue/mail", json={"confirm": "mail"}).json()["purged"] == 0
+
+
+def test_reset_lock_drops_dead_pools_share(redis_url: str, ns: str, r: redis.Redis) -> None:
+    k = Keys(ns)
+    r.set(k.lock("mail"), 7)
+    r.hset(k.lock_info("mail"), mapping={"gone-pool": 5, "live": 2})
+    r.sadd(k.worker_pools, "live")
+    r.hset(k.heartbeat("live"), mapping={"heartbeat_at": int(time.time())})
+    with TestClient(create_app(redis_url, ns)) as c:
+        body = c.post("/reset_lock/mail").json()
+    assert body["lock"] == 2 and body["lock_info"] == {"live": 2}
+    assert r.get(k.lock("mail")) == b"2"

@@ -105,3 +105,37 @@ def test_nothing_is_cut_off_at_420_px(browser: Browser, redis_url: str, ns: str,
             "map((p) => (p.querySelector('table') || p).id + ' ' + p.scrollWidth)")
         assert overflow == []
         (SHOTS / "webui-narrow.png").write_bytes(browser.screenshot())
+
+
+def answer_prompts(b: Browser, answer: str | None) -> None:
+    b.evaluate("window.__prompted = []; window.prompt = (m) => { window.__prompted.push(m); return "
+               + json.dumps(answer) + "; }; true")
+
+
+def test_purge_a_queue_and_reset_a_lock(browser: Browser, redis_url: str, ns: str,  # noqa: F811
+                                        r: redis.Redis) -> None:
+    k = Keys(ns)
+    seed(r, k)
+    r.set(k.lock("sms"), 4)
+    r.hset(k.lock_info("sms"), "crashed-pool", 4)
+    with serving(create_app(redis_url, ns)) as base:
+        browser.navigate(base + "/")
+        mail = '#queues tr[data-queue="mail"]'
+        browser.wait_for(f"!!document.querySelector('{mail}')")
+        answer_prompts(browser, "mai")  # a wrong name: refused in the page
+        browser.click(f'{mail} button[data-action="purge"]')
+        browser.wait_for("document.getElementById('toast').textContent.includes('typed name differs')")
+        assert browser.evaluate("window.__prompted")[0].startswith("Purge all 3 waiting mail jobs")
+        assert r.llen(k.jobs("mail")) == 3
+        answer_prompts(browser, "mail")
+        browser.click(f'{mail} button[data-action="purge"]')
+        browser.wait_for("document.getElementById('toast').textContent === 'purged 3 mail jobs'")
+        assert r.llen(k.jobs("mail")) == 0
+
+        sms = '#queues tr[data-queue="sms"]'
+        browser.wait_for(f"document.querySelector('{sms} td:nth-child(4)').textContent.startsWith('4 /')")
+        answer_confirms(browser, True)
+        browser.click(f'{sms} button[data-action="reset-lock"]')
+        browser.wait_for(f"document.querySelector('{sms} td:nth-child(4)').textContent.startsWith('0 /')")
+        assert r.get(k.lock("sms")) == b"0" and not r.exists(k.lock_info("sms"))
+        assert not browser.page_errors()

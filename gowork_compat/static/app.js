@@ -133,6 +133,21 @@
               onclick: () => act("pause/" + enc(q.job_name), "paused " + q.job_name) });
         const view = el("button", { class: "btn small", "data-action": "view", text: "view", disabled: q.count === 0,
           onclick: () => { state.queuedName = q.job_name; state.page.queued = 1; selectTab("queued"); } });
+        const purge = el("button", { class: "btn small danger", "data-action": "purge", text: "purge",
+          disabled: q.count === 0, onclick: () => {
+            const typed = prompt("Purge all " + q.count + " waiting " + q.job_name + " jobs for good?\n" +
+              "Type the job name to confirm:");
+            if (typed === null) return;
+            if (typed !== q.job_name) { toast("not purged: the typed name differs", true); return; }
+            act("purge_queue/" + enc(q.job_name), (r) => "purged " + r.purged + " " + q.job_name + " jobs",
+              { confirm: typed });
+          } });
+        const reset = el("button", { class: "btn small", "data-action": "reset-lock", text: "reset lock",
+          title: "recount the running jobs from the live pools' lock_info", onclick: () => {
+            if (confirmed("Reset the concurrency lock of " + q.job_name + " (now " + lk.lock + ")?")) {
+              act("reset_lock/" + enc(q.job_name), (r) => q.job_name + " lock is now " + r.lock);
+            }
+          } });
         return el("tr", { "data-queue": q.job_name },
           el("td", {}, el("code", { text: q.job_name })),
           el("td", { class: "r", text: q.count }),
@@ -140,7 +155,7 @@
           el("td", { class: "r", text: lk.lock + " / " + cap }),
           el("td", {}, el("span", { class: "pill " + (lk.paused ? "paused" : "active"),
             text: lk.paused ? "paused" : "active" })),
-          el("td", { class: "r acts" }, view, toggle));
+          el("td", { class: "r acts" }, view, toggle, reset, purge));
       }));
     }
     $("total-queued").textContent = total;

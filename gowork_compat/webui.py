@@ -25,7 +25,11 @@ Beyond upstream: ``POST /pause/{job_name}``, ``POST /unpause/{job_name}``, ``GET
 /enqueue_scheduled_job_now/{scheduled_for}/{job_id}`` (one atomic script each: a pool that took
 the job first makes them 404, never a lost or doubled job); ``POST /purge_queue/{job_name}``
 with ``{"confirm": job_name}`` (the typed confirmation; ``{"status", "purged"}``) and ``POST
-/reset_lock/{job_name}`` (the recomputed ``JobLock``); dead jobs by filter (query
+/reset_lock/{job_name}`` (the recomputed ``JobLock``); ``GET /job/{where}/{job_id}?score=N``
+(``where``: retry, scheduled, dead, or queue with ``&job_name=``; no score: a scan) answers
+``JobDetail.to_json()``: the decoded job, its raw bytes, and the busy workers running it;
+``GET /search/{where}?q=TEXT&by=id|args&cursor=N`` answers one page of a bounded scan
+(``{"jobs", "cursor", "scanned"}``; cursor 0: done); dead jobs by filter (query
 ``job_name`` and/or ``error``, a text their last error contains): ``GET /dead_jobs?job_name=..
 &error=..&page=N`` (the matching ones), ``POST /retry_dead_jobs?...`` and ``POST
 /delete_dead_jobs?...`` (``{"status": "ok", "matched", "done", "unknown_name", "gone", "kept"}``,
@@ -342,6 +346,36 @@ def create_app(
     async def reset_lock(request: Request, c: AsyncClient) -> Response:
         return _json((await c.reset_lock(request.path_params["job_name"])).to_json())
 
+    def place_of(request: Request) -> tuple[str, str]:
+        where = request.path_params["where"]
+        job_name = request.query_params.get("job_name") or ""
+        if where not in ("retry", "scheduled", "dead", "queue") or (where == "queue" and not job_name):
+            raise _BadRequest(f"no place {where!r}: retry, scheduled, dead, or queue with ?job_name=")
+        return where, job_name
+
+    async def job_detail(request: Request, c: AsyncClient) -> Response:
+        where, job_name = place_of(request)
+        text = request.query_params.get("score") or ""
+        try:
+            score = parse_int(text) if text else None
+        except ValueError as exc:
+            raise _BadRequest(str(exc)) from None
+        found = await c.job_detail(where, request.path_params["job_id"], score, job_name)
+        return _json(found.to_json())
+
+    async def search(request: Request, c: AsyncClient) -> Response:
+        where, job_name = place_of(request)
+        q = request.query_params
+        by = q.get("by") or "id"
+        if by not in ("id", "args") or not q.get("q"):
+            raise _BadRequest("give q (the text) and by=id or by=args")
+        try:
+            cursor = parse_uint(q.get("cursor") or "0")
+        except ValueError as exc:
+            raise _BadRequest(str(exc)) from None
+        page = await c.search(where, q["q"], by=by, job_name=job_name, cursor=cursor)
+        return _json(page.to_json())
+
     async def pause(request: Request, c: AsyncClient) -> Response:
         await c.pause(request.path_params["job_name"])
         return _json(_OK)
@@ -404,6 +438,8 @@ def create_app(
         post("/delete_dead_jobs", delete_dead_jobs),
         post("/delete_unreadable/{where}", delete_unreadable),
         get("/info", info),
+        get("/job/{where}/{job_id}", job_detail),
+        get("/search/{where}", search),
         post("/delete_queued_job/{job_id}/{job_name:path}", delete_queued_job),
         post("/run_retry_job_now/{retry_at}/{job_id}", run_retry_job_now),
         post("/enqueue_scheduled_job_now/{scheduled_for}/{job_id}", enqueue_scheduled_job_now),

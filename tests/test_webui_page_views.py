@@ -139,3 +139,54 @@ def test_purge_a_queue_and_reset_a_lock(browser: Browser, redis_url: str, ns: st
         browser.wait_for(f"document.querySelector('{sms} td:nth-child(4)').textContent.startsWith('0 /')")
         assert r.get(k.lock("sms")) == b"0" and not r.exists(k.lock_info("sms"))
         assert not browser.page_errors()
+
+
+def test_job_detail_and_search(browser: Browser, redis_url: str, ns: str,  # noqa: F811
+                               r: redis.Redis) -> None:
+    k = Keys(ns)
+    seed(r, k)
+    r.zadd(k.retry, {Job(name="sms", id=f"x{i}", enqueued_at=NOW, args={"phone": f"+41 79 {i:03}"}, fails=1,
+                         last_err="busy", failed_at=NOW).encode(): NOW + 100 + i for i in range(30)})
+    r.sadd(k.worker_pools, "pool-a")
+    r.hset(k.heartbeat("pool-a"), mapping={"heartbeat_at": NOW, "worker_ids": "wk1"})
+    r.hset(k.worker_observation("wk1"), mapping={"job_name": "mail", "job_id": "q0", "started_at": NOW,
+                                                 "args": "{}", "checkin": "step 2"})
+    with serving(create_app(redis_url, ns)) as base:
+        browser.navigate(base + "/#retry")
+        browser.wait_for("!!document.querySelector('tr[data-job-id=\"r1\"]')")
+        browser.click('tr[data-job-id="r1"] a[data-action="detail"]')
+        browser.wait_for(f"location.hash === '#job/retry/r1/{NOW + 60}'"
+                         " && !!document.getElementById('detail-args')")
+        assert text(browser, "detail-args") == '{\n  "n": 1\n}'
+        assert '"err":"timeout"' in text(browser, "detail-raw")
+        body = text(browser, "detail-body")
+        assert "timeout" in body and "no worker runs it now" in body
+        assert browser.evaluate("document.getElementById('jobs').hidden") is True
+        (SHOTS / "webui-job.png").write_bytes(browser.screenshot())
+        browser.click("#detail-back")
+        browser.wait_for("location.hash === '#retry' && !document.getElementById('jobs').hidden")
+
+        # a running queued job names its pool and worker
+        browser.navigate(base + "/#job/queue/q0/mail")
+        browser.wait_for("!!document.querySelector('[data-running=\"wk1\"]')")
+        running = browser.evaluate("document.querySelector('[data-running=\"wk1\"]').textContent")
+        assert "pool-a" in running and "step 2" in running
+
+        # search the retry set by args text, paged by the bounded scan
+        browser.navigate(base + "/#retry")
+        browser.wait_for("!!document.querySelector('tr[data-job-id=\"r1\"]')")
+        browser.evaluate("document.getElementById('search-by').value = 'args';"
+                         "document.getElementById('search-q').value = '+41 79 01'; true")
+        browser.click("#search-go")
+        browser.wait_for("document.querySelectorAll('#job-list tr[data-job-id]').length === 10")
+        assert "search complete" in text(browser, "page-info")
+        assert browser.evaluate("[...document.querySelectorAll('#job-list tr[data-job-id]')]"
+                                ".map((t) => t.dataset.jobId).join()") == ",".join(f"x{i}" for i in range(10, 20))
+        browser.evaluate("document.getElementById('search-by').value = 'id';"
+                         "document.getElementById('search-q').value = 'x3'; true")
+        browser.click("#search-go")
+        browser.wait_for("document.querySelectorAll('#job-list tr[data-job-id]').length === 1"
+                         " && !!document.querySelector('tr[data-job-id=\"x3\"]')")
+        browser.click("#search-clear")
+        browser.wait_for("document.querySelectorAll('#job-list tr[data-job-id]').length === 20")
+        assert not browser.page_errors()

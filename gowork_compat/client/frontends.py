@@ -19,10 +19,12 @@ from .planner import ClientPlanner, DeadFilter, FilterOutcome, Plan
 from .views import (
     DeadJob,
     JobCounts,
+    JobDetail,
     JobLock,
     Queue,
     RetryJob,
     ScheduledJob,
+    SearchPage,
     UnreadableEntry,
     WorkerObservation,
     WorkerPoolHeartbeat,
@@ -203,6 +205,14 @@ class Client:
         """Empty ``job_name``'s queue; ``confirm`` must be the job name. Returns jobs removed."""
         return self._run(self.planner.plan_purge_queue(job_name, confirm))
 
+    def job_detail(self, where: str, job_id: str, score: int | None = None, job_name: str = "") -> JobDetail:
+        """One job where it is stored, with its bytes and the workers running it (see the planner)."""
+        return self._run(self.planner.plan_job_detail(where, job_id, score, job_name))
+
+    def search(self, where: str, text: str, *, by: str = "id", job_name: str = "", cursor: int = 0) -> SearchPage:
+        """One page of a bounded search by job id or args text (see the planner)."""
+        return self._run(self.planner.plan_search(where, text, by=by, job_name=job_name, cursor=cursor))
+
     def delete_unreadable(self, where: str, raw: bytes, job_name: str = "") -> None:
         """Remove a member that cannot be read as a job (an :class:`~gowork_compat.client.UnreadableEntry` of a
         page) by its exact bytes; ``where``: retry, scheduled, dead or queue (with ``job_name``)."""
@@ -336,6 +346,13 @@ class AsyncClient:
 
     async def purge_queue(self, job_name: str, confirm: str) -> int:
         return await self._run(self.planner.plan_purge_queue(job_name, confirm))
+
+    async def job_detail(self, where: str, job_id: str, score: int | None = None, job_name: str = "") -> JobDetail:
+        return await self._run(self.planner.plan_job_detail(where, job_id, score, job_name))
+
+    async def search(self, where: str, text: str, *, by: str = "id", job_name: str = "",
+                     cursor: int = 0) -> SearchPage:
+        return await self._run(self.planner.plan_search(where, text, by=by, job_name=job_name, cursor=cursor))
 
     async def delete_unreadable(self, where: str, raw: bytes, job_name: str = "") -> None:
         """Remove a member that cannot be read as a job (an :class:`~gowork_compat.client.UnreadableEntry` of a

@@ -11,6 +11,8 @@
     page: { retry: 1, scheduled: 1, dead: 1, queued: 1 },
     queuedName: "",
     deadFilter: { job_name: "", error: "" },  // dead jobs by name and/or error text
+    search: { q: "", by: "id", cursor: 0, stack: [], next: 0 },  // a bounded search of the shown list
+    detail: null,        // { where, id, extra } while a job's detail view is shown
     counts: { retry: 0, scheduled: 0, dead: 0, queued: 0 },
     timer: null,
     busy: false,
@@ -278,16 +280,24 @@
     const pages = Math.max(1, Math.ceil(count / PAGE_SIZE));
     if (state.page[tab] > pages) state.page[tab] = pages;
     const matching = tab === "dead" && filterActive();
+    const searching = !!state.search.q;
     $("page-info").textContent = "page " + state.page[tab] + " of " + pages + " · " + count +
       (matching ? " matching" : "") + " jobs";
+    if (searching) {
+      state.search.next = data.cursor || 0;
+      $("page-info").textContent = jobs.length + " found · " + data.scanned + " looked at" +
+        (data.cursor ? " · more to search" : " · search complete");
+    }
     $("dead-filter").hidden = tab !== "dead";
     $("retry-matching").hidden = $("delete-matching").hidden = !(matching && count > 0);
     $("retry-matching").dataset.count = $("delete-matching").dataset.count = String(count);
-    $("prev").disabled = state.page[tab] <= 1;
-    $("next").disabled = state.page[tab] >= pages;
+    $("prev").disabled = searching ? state.search.stack.length === 0 : state.page[tab] <= 1;
+    $("next").disabled = searching ? !state.search.next : state.page[tab] >= pages;
     $("dead-bulk").hidden = !(tab === "dead" && count > 0 && !matching);
     if (jobs.length === 0) {
-      emptyRow(tbody, 7, matching ? "no dead job matches " + describeFilter()
+      emptyRow(tbody, 7, searching ? "no job here has " + (state.search.by === "id" ? "the id \u201c" :
+        "args containing \u201c") + state.search.q + "\u201d" + (data.cursor ? " (yet: search on)" : "")
+        : matching ? "no dead job matches " + describeFilter()
         : "no " + (tab === "queued" ? "waiting" : tab) + " jobs");
       return;
     }
@@ -296,13 +306,45 @@
       const args = argsText(j.args);
       return el("tr", { "data-job-id": j.id, "data-job-name": j.name || "" },
         el("td", {}, el("code", { text: j.name || "" })),
-        el("td", { class: "mono", text: j.id }),
+        el("td", { class: "mono" }, el("a", { href: detailRoute(tab, j), "data-action": "detail", text: j.id })),
         el("td", { class: "args mono", text: args, title: args }),
         el("td", { class: "r" }, stamp(j[WHEN[tab]])),
         el("td", { class: "r", text: j.fails || 0 }),
         el("td", { class: "err", text: j.err || "", title: j.err || "" }),
         el("td", { class: "r acts" }, ...jobActions(tab, j)));
     }));
+  }
+
+  function field(name, ...value) {
+    return [el("dt", { text: name }), el("dd", {}, ...value)];
+  }
+
+  function renderDetail(d, data) {
+    const body = $("detail-body");
+    $("detail-title").textContent = d.id;
+    if (!data || data.missing) {
+      body.replaceChildren(el("p", { class: "empty", text: "job " + d.id + " is not in " + d.where +
+        " (any more): " + ((data && data.missing) || "") }));
+      return;
+    }
+    const j = data.job;
+    const place = data.where === "queue" ? "queue " + data.job_name : data.where;
+    const list = el("dl", { class: "fields" },
+      ...field("where", place), ...field("name", el("code", { text: j.name || "" })),
+      ...field("id", el("span", { class: "mono", text: j.id })),
+      ...field("enqueued", stamp(j.t)),
+      ...(data.where !== "queue" ? field(WHEN_LABEL[data.where], stamp(data.score)) : []),
+      ...field("fails", String(j.fails || 0)),
+      ...(j.err ? field("error", el("span", { class: "err-text", text: j.err })) : []),
+      ...(j.failed_at ? field("failed", stamp(j.failed_at)) : []),
+      ...(j.unique ? field("unique", j.unique_key || "yes") : []),
+      ...field("running", data.running.length === 0 ? "no worker runs it now" : el("span", {},
+        ...data.running.map((w) => el("div", { "data-running": w.worker_id }, "worker ",
+          el("code", { text: w.worker_id }), " of pool ", el("code", { text: w.worker_pool_id || "?" }),
+          " since ", stamp(w.started_at), w.checkin ? " · " + w.checkin : "")))));
+    body.replaceChildren(list,
+      el("h3", { text: "args" }), el("pre", { id: "detail-args", text: JSON.stringify(j.args, null, 2) }),
+      el("h3", { text: "raw bytes" }), el("pre", { id: "detail-raw", class: "raw", text: data.raw }));
   }
 
   function renderCounts() {
@@ -319,6 +361,8 @@
   }
 
   function selectTab(tab) {
+    if (tab !== state.tab && state.search.q) { $("search-q").value = ""; resetSearch("", "id"); }
+    if (state.detail) { state.detail = null; showDetail(false); }
     state.tab = tab;
     const want = routeOf(tab);
     if (location.hash !== want) history.pushState(null, "", want);
@@ -330,8 +374,34 @@
     refresh();
   }
 
+  // #job/<where>/<id>/<score, or the job name of a queue>
+  function detailRoute(tab, j) {
+    const where = tab === "queued" ? "queue" : tab;
+    const extra = tab === "queued" ? state.queuedName : String(j[WHEN[tab]]);
+    return "#job/" + where + "/" + enc(j.id) + "/" + enc(extra);
+  }
+
+  function detailPath(d) {
+    if (d.where === "queue") return "job/queue/" + enc(d.id) + "?job_name=" + enc(d.extra);
+    return "job/" + d.where + "/" + enc(d.id) + (d.extra ? "?score=" + enc(d.extra) : "");
+  }
+
+  function showDetail(on) {
+    $("detail").hidden = !on;
+    $("jobs").hidden = on;
+  }
+
   function applyRoute() {
     const route = location.hash.slice(1);
+    if (route.startsWith("job/")) {
+      const parts = route.split("/").map((p) => { try { return decodeURIComponent(p); } catch (e) { return p; } });
+      state.detail = { where: parts[1] || "", id: parts[2] || "", extra: parts.slice(3).join("/") };
+      showDetail(true);
+      refresh();
+      return;
+    }
+    state.detail = null;
+    showDetail(false);
     if (route.startsWith("queued/") && route.length > 7) {
       let name = route.slice(7);
       try { name = decodeURIComponent(name); } catch (e) { /* keep it as written */ }
@@ -343,6 +413,10 @@
   }
 
   function listPath(tab) {
+    if (state.search.q) {
+      const place = tab === "queued" ? "queue?job_name=" + enc(state.queuedName) + "&" : tab + "?";
+      return "search/" + place + "by=" + state.search.by + "&q=" + enc(state.search.q) + "&cursor=" + state.search.cursor;
+    }
     const page = "?page=" + state.page[tab];
     if (tab === "queued") return "queued_jobs/" + enc(state.queuedName) + page;
     if (tab === "dead") return "dead_jobs" + page + filterQuery();
@@ -358,9 +432,11 @@
     try {
       // the tab counts are of whole sets (a filtered dead list asks for the total too)
       const lists = ["retry", "scheduled", "dead"].filter((t) => t !== tab || (t === "dead" && filterActive()));
-      const [queues, locks, pools, busy, current, ...others] = await Promise.all([
+      const detail = state.detail;
+      const [queues, locks, pools, busy, current, shown, ...others] = await Promise.all([
         getJSON("queues"), getJSON("locks"), getJSON("worker_pools"), getJSON("busy_workers"),
         getJSON(listPath(tab)),
+        detail ? getJSON(detailPath(detail)).catch((e) => ({ missing: e.message })) : null,
         ...lists.map((t) => getJSON(t + "_jobs?page=1")),
       ]);
       lists.forEach((t, i) => { state.counts[t] = others[i].count; });
@@ -371,6 +447,7 @@
       renderJobs(tab, current);
       if (tab === "dead" && filterActive()) state.counts.dead = deadTotal;
       renderCounts();
+      if (detail && detail === state.detail) renderDetail(detail, shown);
       const s = $("status");
       s.className = "status";
       s.textContent = "updated " + new Date().toLocaleTimeString();
@@ -388,8 +465,25 @@
   for (const b of document.querySelectorAll(".tabs [data-tab]")) {
     b.addEventListener("click", () => selectTab(b.dataset.tab));
   }
-  $("prev").addEventListener("click", () => { state.page[state.tab] = Math.max(1, state.page[state.tab] - 1); refresh(); });
-  $("next").addEventListener("click", () => { state.page[state.tab] += 1; refresh(); });
+  $("prev").addEventListener("click", () => {
+    if (state.search.q) { state.search.cursor = state.search.stack.pop() || 0; refresh(); return; }
+    state.page[state.tab] = Math.max(1, state.page[state.tab] - 1); refresh();
+  });
+  $("next").addEventListener("click", () => {
+    if (state.search.q) {
+      if (!state.search.next) return;
+      state.search.stack.push(state.search.cursor); state.search.cursor = state.search.next; refresh(); return;
+    }
+    state.page[state.tab] += 1; refresh();
+  });
+  $("detail-back").addEventListener("click", () => { location.hash = routeOf(state.tab); });
+  function resetSearch(q, by) { state.search = { q, by, cursor: 0, stack: [], next: 0 }; }
+  $("search").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    resetSearch($("search-q").value.trim(), $("search-by").value);
+    refresh();
+  });
+  $("search-clear").addEventListener("click", () => { $("search-q").value = ""; resetSearch("", "id"); refresh(); });
   $("retry-all").addEventListener("click", () => {
     if (confirm("Queue every dead job again?")) act("retry_all_dead_jobs", "dead jobs queued again");
   });
@@ -428,7 +522,7 @@
   $("delete-matching").addEventListener("click", () => matchingAction("delete"));
 
   window.addEventListener("popstate", applyRoute);
-  window.addEventListener("hashchange", () => { if (routeOf(state.tab) !== location.hash) applyRoute(); });
+  window.addEventListener("hashchange", () => { if (state.detail || routeOf(state.tab) !== location.hash) applyRoute(); });
 
   // which namespace and Redis this page shows (a mistyped namespace looks like an idle system)
   getJSON("info").then((info) => {

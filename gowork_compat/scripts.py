@@ -44,6 +44,7 @@ __all__ = [
     "REAP_STALE_LOCKS",
     "REENQUEUE_IN_PROGRESS",
     "REQUEUE_DUE",
+    "STATS_TTL",
     "Script",
     "ack_batch_call",
     "ack_keys",
@@ -182,18 +183,26 @@ def fetch_batch_call(keys: Keys, pool_id: str, job_names: Sequence[str], want: i
 
 
 # -- acknowledge ------------------------------------------------------------------------------
+#: seconds a minute's throughput counters are kept (two days)
+STATS_TTL = 172800
+
 #: *batch*: acknowledge finished jobs with the effect of Go's MULTI after each job: LREM
 #: the in-progress entry, ZADD to retry or dead when the job failed, and the lock and
 #: lock_info lowered by one per job (one DECRBY/HINCRBY per job name for the batch; beyond
-#: Go, neither is left below 0).
-#: KEYS[1]: retry zset; KEYS[2]: dead zset; then 3 per job name: in-progress, lock, lock_info.
+#: Go, neither is left below 0). Beyond Go: the minute's throughput counters (a hash Go
+#: never reads, ``<ns>:gowork:stats:<minute start>``, fields ``processed:<name>`` and
+#: ``failed:<name>``, one HINCRBY each per job name per batch, kept STATS_TTL seconds).
+#: KEYS[1]: retry zset; KEYS[2]: dead zset; then 3 per job name: in-progress, lock, lock_info;
+#: last: the stats key prefix (``<ns>:gowork:stats:``).
 #: ARGV[1]: pool id; then 5 per job: name group (1-based), raw in-progress bytes,
 #: fate (0 done, 1 retry, 2 dead), zset score, zset member.
 ACK_BATCH = Script(
     "ack_batch",
     """
+if redis.replicate_commands then pcall(redis.replicate_commands) end
 local pool = ARGV[1]
 local released = {}
+local failed = {}
 for a = 2, #ARGV, 5 do
   local g = tonumber(ARGV[a])
   redis.call('lrem', KEYS[2 + (g - 1) * 3 + 1], 1, ARGV[a + 1])
@@ -201,17 +210,27 @@ for a = 2, #ARGV, 5 do
   local fate = ARGV[a + 2]
   if fate == '1' then
     redis.call('zadd', KEYS[1], ARGV[a + 3], ARGV[a + 4])
+    failed[g] = (failed[g] or 0) + 1
   elseif fate == '2' then
     redis.call('zadd', KEYS[2], ARGV[a + 3], ARGV[a + 4])
+    failed[g] = (failed[g] or 0) + 1
   end
 end
+local stats_prefix = KEYS[#KEYS]
+local lock_from = #stats_prefix - #'gowork:stats:' + #'jobs:' + 1
+local now = tonumber(redis.call('time')[1])
+local stats = stats_prefix .. (now - now % 60)
 for g, n in pairs(released) do
   local base = 2 + (g - 1) * 3
   if redis.call('decrby', KEYS[base + 2], n) < 0 then redis.call('set', KEYS[base + 2], 0) end
   if redis.call('hincrby', KEYS[base + 3], pool, -n) < 0 then redis.call('hset', KEYS[base + 3], pool, 0) end
+  local name = string.sub(KEYS[base + 2], lock_from, -6)
+  redis.call('hincrby', stats, 'processed:' .. name, n)
+  if failed[g] then redis.call('hincrby', stats, 'failed:' .. name, failed[g]) end
 end
+if #ARGV > 1 then redis.call('expire', stats, STATS_TTL) end
 return (#ARGV - 1) / 5
-""",
+""".replace("STATS_TTL", str(STATS_TTL)),
 )
 
 
@@ -220,7 +239,7 @@ def ack_keys(keys: Keys, pool_id: str, job_names: Iterable[str]) -> list[str]:
     out = [keys.retry, keys.dead]
     for n in job_names:
         out += [keys.in_progress(pool_id, n), keys.lock(n), keys.lock_info(n)]
-    return out
+    return [*out, keys.stats_prefix]
 
 
 def ack_batch_call(keys: Keys, pool_id: str, job_names: Sequence[str],

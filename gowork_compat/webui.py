@@ -29,7 +29,9 @@ with ``{"confirm": job_name}`` (the typed confirmation; ``{"status", "purged"}``
 (``where``: retry, scheduled, dead, or queue with ``&job_name=``; no score: a scan) answers
 ``JobDetail.to_json()``: the decoded job, its raw bytes, and the busy workers running it;
 ``GET /search/{where}?q=TEXT&by=id|args&cursor=N`` answers one page of a bounded scan
-(``{"jobs", "cursor", "scanned"}``; cursor 0: done); dead jobs by filter (query
+(``{"jobs", "cursor", "scanned"}``; cursor 0: done); ``GET /throughput?minutes=60``: our
+pools' finished and failed jobs per minute, oldest first (``[{"t", "processed", "failed",
+"by_job"}]``; Go pools keep no counters); dead jobs by filter (query
 ``job_name`` and/or ``error``, a text their last error contains): ``GET /dead_jobs?job_name=..
 &error=..&page=N`` (the matching ones), ``POST /retry_dead_jobs?...`` and ``POST
 /delete_dead_jobs?...`` (``{"status": "ok", "matched", "done", "unknown_name", "gone", "kept"}``,
@@ -90,7 +92,7 @@ from .client import (
     parse_int,
     parse_uint,
 )
-from .client.planner import MAX_PAGE, PAGE_SIZE
+from .client.planner import MAX_PAGE, MAX_STATS_MINUTES, PAGE_SIZE
 from .heartbeat import DEAD_AFTER
 from .job import Job
 from .webguard import JSON_TYPE, Guard, json_error
@@ -376,6 +378,15 @@ def create_app(
         page = await c.search(where, q["q"], by=by, job_name=job_name, cursor=cursor)
         return _json(page.to_json())
 
+    async def throughput(request: Request, c: AsyncClient) -> Response:
+        try:
+            minutes = parse_uint(request.query_params.get("minutes") or "60")
+        except ValueError as exc:
+            raise _BadRequest(str(exc)) from None
+        if not 1 <= minutes <= MAX_STATS_MINUTES:
+            raise _BadRequest(f"minutes must be 1 to {MAX_STATS_MINUTES}")
+        return _json([m.to_json() for m in await c.throughput(minutes)])
+
     async def pause(request: Request, c: AsyncClient) -> Response:
         await c.pause(request.path_params["job_name"])
         return _json(_OK)
@@ -438,6 +449,7 @@ def create_app(
         post("/delete_dead_jobs", delete_dead_jobs),
         post("/delete_unreadable/{where}", delete_unreadable),
         get("/info", info),
+        get("/throughput", throughput),
         get("/job/{where}/{job_id}", job_detail),
         get("/search/{where}", search),
         post("/delete_queued_job/{job_id}/{job_name:path}", delete_queued_job),

@@ -190,3 +190,54 @@ def test_job_detail_and_search(browser: Browser, redis_url: str, ns: str,  # noq
         browser.click("#search-clear")
         browser.wait_for("document.querySelectorAll('#job-list tr[data-job-id]').length === 20")
         assert not browser.page_errors()
+
+
+def test_live_view_and_throughput_chart(browser: Browser, redis_url: str, ns: str,  # noqa: F811
+                                        r: redis.Redis) -> None:
+    from gowork_compat.enqueuer import Enqueuer
+    from gowork_compat.pool import WorkerPool
+
+    k = Keys(ns)
+    enq = Enqueuer(redis_url, ns)
+    enq.enqueue_many([("resize", {"i": i}) for i in range(12)])
+    with serving(create_app(redis_url, ns)) as base:
+        browser.navigate(base + "/")
+        browser.wait_for("document.getElementById('total-queued').textContent === '12'")
+        browser.evaluate("window.__same_page = true; true")  # a full reload would drop it
+
+        def boom(job: Job) -> None:
+            if job.args and int(job.args["i"]) % 4 == 0:
+                raise RuntimeError("boom")
+
+        pool = WorkerPool(redis_url, ns, concurrency=2)
+        pool.job("resize", boom, max_fails=1)
+        pool.start()
+        try:
+            until(lambda: r.zcard(k.dead) == 3, what="the failures")
+            browser.wait_for("document.getElementById('total-queued').textContent === '0'"
+                             " && document.getElementById('total-dead').textContent === '3'")
+            # the chart's newest minutes hold what the pool acknowledged (12 processed, 3 failed)
+            browser.wait_for("[...document.querySelectorAll('#chart rect.processed')]"
+                             ".reduce((s, e) => s + Number(e.dataset.processed), 0) === 12"
+                             " && [...document.querySelectorAll('#chart rect.failed')]"
+                             ".reduce((s, e) => s + Number(e.dataset.failed), 0) === 3")
+            assert browser.evaluate("document.querySelectorAll('#chart rect.processed').length") == 30
+            assert browser.evaluate("window.__same_page") is True
+            browser.wait_for("document.getElementById('inferred-text').textContent.includes('/min')", timeout=20)
+            assert "Go included" in text(browser, "inferred")
+            (SHOTS / "webui-live.png").write_bytes(browser.screenshot())
+
+            # live off: the page stops asking
+            browser.click("#live")
+            browser.evaluate("window.__asks = 0; const f = window.fetch; "
+                             "window.fetch = (...a) => { window.__asks += 1; return f(...a); }; true")
+            enq.enqueue("resize", {"i": 1})
+            until(lambda: r.llen(k.jobs("resize")) == 0, what="the pool to run it")
+            import time
+            time.sleep(2.5)
+            assert browser.evaluate("window.__asks") == 0
+            browser.click("#live")
+            browser.wait_for("window.__asks > 0")
+        finally:
+            pool.stop(grace_period=5)
+        assert not browser.page_errors()

@@ -25,6 +25,7 @@ from .views import (
     RetryJob,
     ScheduledJob,
     SearchPage,
+    ThroughputMinute,
     UnreadableEntry,
     WorkerObservation,
     WorkerPoolHeartbeat,
@@ -205,6 +206,10 @@ class Client:
         """Empty ``job_name``'s queue; ``confirm`` must be the job name. Returns jobs removed."""
         return self._run(self.planner.plan_purge_queue(job_name, confirm))
 
+    def throughput(self, minutes: int = 60) -> list[ThroughputMinute]:
+        """Our pools' finished and failed jobs per minute, oldest first (Go pools count none)."""
+        return self._run(self.planner.plan_throughput(minutes))
+
     def job_detail(self, where: str, job_id: str, score: int | None = None, job_name: str = "") -> JobDetail:
         """One job where it is stored, with its bytes and the workers running it (see the planner)."""
         return self._run(self.planner.plan_job_detail(where, job_id, score, job_name))
@@ -346,6 +351,9 @@ class AsyncClient:
 
     async def purge_queue(self, job_name: str, confirm: str) -> int:
         return await self._run(self.planner.plan_purge_queue(job_name, confirm))
+
+    async def throughput(self, minutes: int = 60) -> list[ThroughputMinute]:
+        return await self._run(self.planner.plan_throughput(minutes))
 
     async def job_detail(self, where: str, job_id: str, score: int | None = None, job_name: str = "") -> JobDetail:
         return await self._run(self.planner.plan_job_detail(where, job_id, score, job_name))

@@ -40,6 +40,7 @@ from .views import (
     RetryJob,
     ScheduledJob,
     SearchPage,
+    ThroughputMinute,
     UnreadableEntry,
     WorkerObservation,
     WorkerPoolHeartbeat,
@@ -83,6 +84,8 @@ UNREADABLE_PLACES = ("retry", "scheduled", "dead", "queue")
 SEARCH_SCAN_LIMIT = 10_000
 #: members read per command while searching
 SEARCH_CHUNK = 1000
+#: the throughput counters are kept two days
+MAX_STATS_MINUTES = 2 * 24 * 60
 
 T = TypeVar("T")
 #: a plan: yields command batches, receives their replies, returns the result
@@ -508,6 +511,28 @@ class ClientPlanner:
                 break
         rows.sort(key=lambda row: (row[field], row["id"]))
         return SearchPage(where=where, jobs=tuple(rows), cursor=cursor, scanned=scanned)
+
+    def plan_throughput(self, minutes: int = 60) -> Plan[list[ThroughputMinute]]:
+        """Our pools' counters (see :data:`~gowork_compat.scripts.ACK_BATCH`) for the last
+        ``minutes`` minutes, the current one included, oldest first (one HGETALL each)."""
+        if not 1 <= minutes <= MAX_STATS_MINUTES:
+            raise ValueError(f"minutes must be 1 to {MAX_STATS_MINUTES}, not {minutes}")
+        now = self.now()
+        first = now - now % 60 - 60 * (minutes - 1)
+        starts = [first + 60 * i for i in range(minutes)]
+        hashes = yield [Call("HGETALL", self.keys.stats(m)) for m in starts]
+        out: list[ThroughputMinute] = []
+        for m, flat in zip(starts, hashes, strict=True):
+            processed: dict[str, int] = {}
+            failed: dict[str, int] = {}
+            for fld, value in _pairs(flat):
+                kind, _, name = fld.partition(":")
+                if kind == "processed":
+                    processed[name] = _lenient_int(value)
+                elif kind == "failed":
+                    failed[name] = _lenient_int(value)
+            out.append(ThroughputMinute(minute=m, processed=processed, failed=failed))
+        return out
 
     def plan_lock(self, job_name: str) -> Plan[JobLock]:
         (found,) = yield from self.plan_locks([job_name])

@@ -22,6 +22,7 @@ __all__ = [
     "RetryJob",
     "ScheduledJob",
     "SearchPage",
+    "ThroughputMinute",
     "UnreadableEntry",
     "WorkerObservation",
     "WorkerPoolHeartbeat",
@@ -383,3 +384,19 @@ class SearchPage:
 
     def to_json(self) -> dict[str, Any]:
         return {"where": self.where, "jobs": list(self.jobs), "cursor": self.cursor, "scanned": self.scanned}
+
+
+@dataclass(frozen=True)
+class ThroughputMinute:
+    """What our pools finished in the minute starting at ``minute`` (epoch seconds), per
+    job name: ``processed`` (every finished job) and ``failed`` (those that went to the
+    retry or dead set). Go pools keep no such counters: they are not in these numbers."""
+
+    minute: int
+    processed: dict[str, int]
+    failed: dict[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"t": self.minute, "processed": sum(self.processed.values()), "failed": sum(self.failed.values()),
+                "by_job": {n: {"processed": self.processed.get(n, 0), "failed": self.failed.get(n, 0)}
+                           for n in sorted(set(self.processed) | set(self.failed))}}

@@ -12,7 +12,9 @@
     queuedName: "",
     deadFilter: { job_name: "", error: "" },  // dead jobs by name and/or error text
     search: { q: "", by: "id", cursor: 0, stack: [], next: 0 },  // a bounded search of the shown list
-    detail: null,        // { where, id, extra } while a job's detail view is shown
+    detail: null,
+    live: true,          // refresh every REFRESH_MS without reloading the page
+    samples: [],         // [epoch s, queued total, dead count]: what this page saw, for the inferred rates        // { where, id, extra } while a job's detail view is shown
     counts: { retry: 0, scheduled: 0, dead: 0, queued: 0 },
     timer: null,
     busy: false,
@@ -347,6 +349,52 @@
       el("h3", { text: "raw bytes" }), el("pre", { id: "detail-raw", class: "raw", text: data.raw }));
   }
 
+  const SVG = "http://www.w3.org/2000/svg";
+  function svg(tag, attrs) {
+    const node = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+    return node;
+  }
+
+  function renderThroughput(minutes) {
+    const chart = $("chart");
+    const list = minutes || [];
+    const top = Math.max(1, ...list.map((m) => m.processed));
+    const w = 600 / Math.max(1, list.length);
+    const bars = [];
+    list.forEach((m, i) => {
+      const label = new Date(m.t * 1000).toLocaleTimeString() + ": " + m.processed + " processed, " +
+        m.failed + " failed";
+      const ph = (m.processed / top) * 110;
+      const fh = (m.failed / top) * 110;
+      const p = svg("rect", { class: "processed", x: i * w + 1, y: 120 - ph, width: w - 2, height: ph,
+        "data-t": m.t, "data-processed": m.processed });
+      const f = svg("rect", { class: "failed", x: i * w + 1, y: 120 - fh, width: w - 2, height: fh,
+        "data-failed": m.failed });
+      const tip = svg("title", {});
+      tip.textContent = label;
+      p.append(tip);
+      bars.push(p, f);
+    });
+    chart.replaceChildren(...bars);
+  }
+
+  // Go pools keep no counters: what can be inferred is how the queue lengths and the dead
+  // set changed between this page's samples (net of new enqueues)
+  function sample(queued, dead) {
+    const now = Date.now() / 1000;
+    state.samples.push([now, queued, dead]);
+    while (state.samples.length > 2 && now - state.samples[0][0] > 120) state.samples.shift();
+    const first = state.samples[0];
+    const span = now - first[0];
+    if (span < 5) { $("inferred-text").textContent = "sampling queue lengths…"; return; }
+    const perMin = (d) => Math.round((d / span) * 60);
+    const q = perMin(queued - first[1]);
+    const d = perMin(dead - first[2]);
+    $("inferred-text").textContent = "queued jobs " + (q > 0 ? "+" : "") + q + "/min (a fall: jobs taken faster " +
+      "than enqueued), dead " + (d > 0 ? "+" : "") + d + "/min, over the last " + Math.round(span) + " s seen by this page";
+  }
+
   function renderCounts() {
     for (const t of ["retry", "scheduled", "dead"]) {
       $("tab-" + t + "-count").textContent = state.counts[t];
@@ -433,10 +481,11 @@
       // the tab counts are of whole sets (a filtered dead list asks for the total too)
       const lists = ["retry", "scheduled", "dead"].filter((t) => t !== tab || (t === "dead" && filterActive()));
       const detail = state.detail;
-      const [queues, locks, pools, busy, current, shown, ...others] = await Promise.all([
+      const [queues, locks, pools, busy, current, shown, throughput, ...others] = await Promise.all([
         getJSON("queues"), getJSON("locks"), getJSON("worker_pools"), getJSON("busy_workers"),
         getJSON(listPath(tab)),
         detail ? getJSON(detailPath(detail)).catch((e) => ({ missing: e.message })) : null,
+        getJSON("throughput?minutes=30"),
         ...lists.map((t) => getJSON(t + "_jobs?page=1")),
       ]);
       lists.forEach((t, i) => { state.counts[t] = others[i].count; });
@@ -448,6 +497,8 @@
       if (tab === "dead" && filterActive()) state.counts.dead = deadTotal;
       renderCounts();
       if (detail && detail === state.detail) renderDetail(detail, shown);
+      renderThroughput(throughput);
+      sample(Number($("total-queued").textContent) || 0, state.counts.dead);
       const s = $("status");
       s.className = "status";
       s.textContent = "updated " + new Date().toLocaleTimeString();
@@ -457,7 +508,7 @@
       s.textContent = "cannot refresh: " + e.message;
     } finally {
       state.busy = false;
-      state.timer = setTimeout(refresh, REFRESH_MS);
+      if (state.live) state.timer = setTimeout(refresh, REFRESH_MS);
     }
   }
 
@@ -521,6 +572,10 @@
   $("retry-matching").addEventListener("click", () => matchingAction("retry"));
   $("delete-matching").addEventListener("click", () => matchingAction("delete"));
 
+  $("live").addEventListener("change", () => {
+    state.live = $("live").checked;
+    if (state.live) refresh(); else clearTimeout(state.timer);
+  });
   window.addEventListener("popstate", applyRoute);
   window.addEventListener("hashchange", () => { if (state.detail || routeOf(state.tab) !== location.hash) applyRoute(); });
 

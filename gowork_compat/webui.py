@@ -20,7 +20,8 @@ Beyond upstream: ``POST /pause/{job_name}``, ``POST /unpause/{job_name}``, ``GET
 (``[JobLock, ...]`` for every known job name), ``GET /queued_jobs/{job_name}?page=N``
 (``{"count", "jobs"}``, oldest first), ``POST /delete_retry_job/{retry_at}/{job_id}`` and
 ``POST /delete_scheduled_job/{scheduled_for}/{job_id}``; ``GET /info`` (``{"namespace",
-"redis"}``: the Redis URL without its password); ``POST /delete_queued_job/{job_id}/{job_name}``,
+"redis", "namespaces"}``: the Redis URL without its password, the namespaces served);
+``POST /delete_queued_job/{job_id}/{job_name}``,
 ``POST /run_retry_job_now/{retry_at}/{job_id}`` and ``POST
 /enqueue_scheduled_job_now/{scheduled_for}/{job_id}`` (one atomic script each: a pool that took
 the job first makes them 404, never a lost or doubled job); ``POST /purge_queue/{job_name}``
@@ -66,7 +67,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import redis.asyncio as aredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -77,7 +78,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import gojson
 from ._redis import RedisLike
@@ -144,6 +145,36 @@ def redis_location(redis: RedisLike) -> str:
     return f"{scheme}://{kw.get('host', 'localhost')}:{kw.get('port', 6379)}/{kw.get('db', 0)}"
 
 
+_NS_SCOPE_KEY = "gowork.namespace"
+
+
+class _NamespacePrefix:
+    """Serves ``/ns/<name>/...`` as ``/...`` for namespace ``name`` (the page's relative
+    URLs then stay within it); ``/ns/<name>`` redirects to ``/ns/<name>/``."""
+
+    def __init__(self, app: ASGIApp, namespaces: Sequence[str]) -> None:
+        self.app = app
+        self.namespaces = sorted(namespaces, key=len, reverse=True)  # the longest name first
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/ns/"):
+            await self.app(scope, receive, send)
+            return
+        rest = path[len("/ns/"):]
+        for name in self.namespaces:
+            if rest == name:
+                where = "/ns/" + quote(name, safe="") + "/"
+                await Response(status_code=307, headers={"location": where})(scope, receive, send)
+                return
+            if rest.startswith(name + "/"):
+                inner = rest[len(name):]
+                await self.app({**scope, "path": inner, "raw_path": inner.encode("utf-8"), _NS_SCOPE_KEY: name},
+                               receive, send)
+                return
+        await _error("no such namespace served here", 404)(scope, receive, send)
+
+
 # -- the app -------------------------------------------------------------------------------------
 Handler = Callable[[Request, AsyncClient], Awaitable[Response]]
 
@@ -189,8 +220,12 @@ def create_app(
     allowed_origins: Sequence[str] = (),
     allowed_hosts: Sequence[str] = (),
     dead_after: int = DEAD_AFTER,
+    namespaces: Sequence[str] = (),
 ) -> Starlette:
     """The web UI and JSON API for ``namespace``.
+
+    ``namespaces``: more namespaces on the same Redis, each served under ``/ns/<name>/``
+    (``namespace`` too; ``/`` stays ``namespace``'s); the page switches between them.
 
     ``redis``: a URL, ``redis.Redis`` or ``redis.asyncio.Redis`` (an asyncio client is used
     as given and must belong to the serving event loop; otherwise one is made per loop).
@@ -199,25 +234,27 @@ def create_app(
     the app answers to besides ``localhost`` and IP addresses (``"*"``: any); requests naming
     another host get 421 (see :mod:`gowork_compat.webguard`).
     """
-    clients: dict[int, AsyncClient] = {}
+    clients: dict[tuple[int, str], AsyncClient] = {}
     redis_shown = redis_location(redis)
     given = redis if isinstance(redis, aredis.Redis) else None
+    served = list(dict.fromkeys([namespace, *namespaces]))
 
-    def client() -> AsyncClient:
-        if given is not None:
-            if not clients:
-                clients[0] = AsyncClient(given, namespace, dead_after=dead_after)
-            return clients[0]
-        loop_id = id(asyncio.get_running_loop())
-        found = clients.get(loop_id)
+    def client(ns: str = namespace) -> AsyncClient:
+        loop_id = 0 if given is not None else id(asyncio.get_running_loop())
+        found = clients.get((loop_id, ns))
         if found is None:
-            found = clients[loop_id] = AsyncClient(redis, namespace, dead_after=dead_after)
+            base = clients.get((loop_id, namespace))
+            if base is None:  # the connection pool of this loop; other namespaces share it
+                base = clients[(loop_id, namespace)] = AsyncClient(given if given is not None else redis,
+                                                                   namespace, dead_after=dead_after)
+            found = base if ns == namespace else AsyncClient(base.redis, ns, dead_after=dead_after)
+            clients[(loop_id, ns)] = found
         return found
 
     def endpoint(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
             try:
-                return await fn(request, client())
+                return await fn(request, client(request.scope.get(_NS_SCOPE_KEY, namespace)))
             except (UnknownJobName, UnretryableJob) as exc:  # the job is there, and stays dead
                 return _error(str(exc), 409)
             except JobNotFound as exc:
@@ -319,7 +356,7 @@ def create_app(
         return _json(_OK)
 
     async def info(request: Request, c: AsyncClient) -> Response:
-        return _json({"namespace": namespace, "redis": redis_shown})
+        return _json({"namespace": c.namespace, "redis": redis_shown, "namespaces": served})
 
     async def delete_queued_job(request: Request, c: AsyncClient) -> Response:
         await c.delete_queued_job(request.path_params["job_name"], request.path_params["job_id"])
@@ -468,6 +505,8 @@ def create_app(
         exception_handlers={HTTPException: http_error, Exception: any_error},
         lifespan=lifespan,
     )
+    if len(served) > 1:
+        app.add_middleware(_NamespacePrefix, namespaces=served)
     app.add_middleware(Guard, basic_auth=basic_auth, allowed_origins=allowed_origins, allowed_hosts=allowed_hosts)
     return app
 

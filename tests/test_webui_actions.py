@@ -19,7 +19,7 @@ def test_info_names_namespace_and_redis_without_password(redis_url: str, ns: str
     port = redis_url.rsplit(":", 1)[1].split("/")[0]
     with TestClient(create_app(f"redis://:s3cret@127.0.0.1:{port}/0", ns)) as c:
         body = c.get("/info").json()
-    assert body == {"namespace": ns, "redis": f"redis://:***@127.0.0.1:{port}/0"}
+    assert body == {"namespace": ns, "redis": f"redis://:***@127.0.0.1:{port}/0", "namespaces": [ns]}
     assert redis_location(redis.Redis(host="127.0.0.1", port=int(port), db=3, password="x")) == \
         f"redis://127.0.0.1:{port}/3"
     assert "pw" not in redis_location("redis://u:pw@h:1/0?password=pw")

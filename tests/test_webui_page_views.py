@@ -241,3 +241,27 @@ def test_live_view_and_throughput_chart(browser: Browser, redis_url: str, ns: st
         finally:
             pool.stop(grace_period=5)
         assert not browser.page_errors()
+
+
+def test_namespace_switcher(browser: Browser, redis_url: str, ns: str,  # noqa: F811
+                            r: redis.Redis) -> None:
+    a, b = ns + "-a", ns + "-b"
+    seed(r, Keys(a))
+    r.sadd(Keys(b).known_jobs, "only_in_b")
+    with serving(create_app(redis_url, a, namespaces=[b])) as base:
+        browser.navigate(base + "/#scheduled")
+        browser.wait_for("!document.getElementById('ns-switch').hidden"
+                         " && !!document.querySelector('#queues tr[data-queue=\"mail\"]')")
+        assert browser.evaluate("[...document.querySelectorAll('#ns-switch option')].map((o) => o.value)") == [a, b]
+        assert browser.evaluate("document.getElementById('ns-switch').value") == a
+        browser.evaluate(f"const s = document.getElementById('ns-switch'); s.value = {json.dumps(b)};"
+                         "s.dispatchEvent(new Event('change')); true")
+        browser.wait_for(f"location.pathname === '/ns/{b}/' && location.hash === '#scheduled'"
+                         " && !!document.querySelector('#queues tr[data-queue=\"only_in_b\"]')")
+        assert browser.evaluate("document.querySelectorAll('#queues tr[data-queue]').length") == 1
+        assert browser.evaluate("document.getElementById('ns-switch').value") == b
+        browser.evaluate(f"const s = document.getElementById('ns-switch'); s.value = {json.dumps(a)};"
+                         "s.dispatchEvent(new Event('change')); true")
+        browser.wait_for(f"location.pathname === '/ns/{a}/'"
+                         " && !!document.querySelector('#queues tr[data-queue=\"mail\"]')")
+        assert not browser.page_errors()

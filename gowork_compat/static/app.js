@@ -584,6 +584,20 @@
     $("where-ns").textContent = info.namespace;
     $("where-redis").textContent = info.redis;
     document.title = "gowork · " + info.namespace;
+    const names = info.namespaces || [];
+    if (names.length > 1) {
+      const sw = $("ns-switch");
+      sw.replaceChildren(...names.map((n) => el("option", { value: n, text: n, selected: n === info.namespace })));
+      sw.value = info.namespace;
+      sw.hidden = false;
+      $("where-ns").hidden = true;
+      sw.addEventListener("change", () => {
+        const path = location.pathname;
+        const at = path.indexOf("/ns/");
+        const root = at >= 0 ? path.slice(0, at + 1) : path.replace(/[^/]*$/, "");
+        location.href = root + "ns/" + enc(sw.value) + "/" + location.hash;
+      });
+    }
   }).catch((e) => { $("where-ns").textContent = "?"; $("where-redis").textContent = e.message; });
 
   applyRoute();

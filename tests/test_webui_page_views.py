@@ -10,6 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
 import redis
 
 from gowork_compat.job import Job
@@ -90,21 +91,29 @@ def test_where_routes_and_single_job_actions(browser: Browser, redis_url: str, n
         assert not browser.page_errors()
 
 
+@pytest.mark.parametrize("width", [420, 1280])
 def test_nothing_is_cut_off_at_420_px(browser: Browser, redis_url: str, ns: str,  # noqa: F811
-                                      r: redis.Redis) -> None:
+                                      r: redis.Redis, width: int) -> None:
     seed(r, Keys(ns))
-    browser.open_page(width=420, height=900)
+    r.zadd(Keys(ns).dead, {Job(name="sms", id="d1", enqueued_at=NOW, args={"n": 1}, fails=1, last_err="x",
+                               failed_at=NOW).encode(): NOW})
+    browser.open_page(width=width, height=900)
     with serving(create_app(redis_url, ns)) as base:
         browser.navigate(base + "/#retry")
-        browser.wait_for("!!document.querySelector('tr[data-job-id=\"r1\"]')")
         browser.wait_for("!!document.querySelector('tr[data-job-id=\"r1\"]')"
                          " && document.querySelectorAll('#queues tr[data-queue]').length === 3")
-        overflow = browser.evaluate(
-            "[...document.querySelectorAll('.panel, body, .top')].filter("
-            "(p) => p.scrollWidth > p.clientWidth + 1)."
-            "map((p) => (p.querySelector('table') || p).id + ' ' + p.scrollWidth)")
-        assert overflow == []
-        (SHOTS / "webui-narrow.png").write_bytes(browser.screenshot())
+        for tab in ("retry", "dead"):
+            browser.click(f'.tabs [data-tab="{tab}"]')
+            jid = {"retry": "r1", "dead": "d1"}[tab]
+            browser.wait_for(f"location.hash === '#{tab}' && !!document.querySelector('tr[data-job-id=\"{jid}\"]')")
+            overflow = browser.evaluate(
+                "[...document.querySelectorAll('.panel, body, .top')].filter("
+                "(p) => p.scrollWidth > p.clientWidth + 1)."
+                "map((p) => (p.querySelector('table') || p).id + ' ' + p.scrollWidth)")
+            assert overflow == []
+            assert browser.evaluate("document.querySelector('.where').getBoundingClientRect().width") > 200
+        if width == 420:
+            (SHOTS / "webui-narrow.png").write_bytes(browser.screenshot())
 
 
 def answer_prompts(b: Browser, answer: str | None) -> None:

@@ -493,7 +493,7 @@
       renderPools(pools);
       renderBusy(busy);
       const deadTotal = state.counts.dead;
-      renderJobs(tab, current);
+      if (tab === state.tab) renderJobs(tab, current);  // else a newer refresh shows the tab now chosen
       if (tab === "dead" && filterActive()) state.counts.dead = deadTotal;
       renderCounts();
       if (detail && detail === state.detail) renderDetail(detail, shown);

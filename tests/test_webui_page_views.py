@@ -8,13 +8,16 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 import redis
 
+from gowork_compat.enqueuer import Enqueuer
 from gowork_compat.job import Job
 from gowork_compat.keys import Keys
+from gowork_compat.pool import WorkerPool
 from gowork_compat.webui import create_app
 from tests.conftest import until
 from tests.interop.test_webui_browser import Browser, browser  # noqa: F401  (the fixture)
@@ -203,9 +206,6 @@ def test_job_detail_and_search(browser: Browser, redis_url: str, ns: str,  # noq
 
 def test_live_view_and_throughput_chart(browser: Browser, redis_url: str, ns: str,  # noqa: F811
                                         r: redis.Redis) -> None:
-    from gowork_compat.enqueuer import Enqueuer
-    from gowork_compat.pool import WorkerPool
-
     k = Keys(ns)
     enq = Enqueuer(redis_url, ns)
     enq.enqueue_many([("resize", {"i": i}) for i in range(12)])
@@ -242,8 +242,7 @@ def test_live_view_and_throughput_chart(browser: Browser, redis_url: str, ns: st
                              "window.fetch = (...a) => { window.__asks += 1; return f(...a); }; true")
             enq.enqueue("resize", {"i": 1})
             until(lambda: r.llen(k.jobs("resize")) == 0, what="the pool to run it")
-            import time
-            time.sleep(2.5)
+            time.sleep(2.5)  # more than a refresh period
             assert browser.evaluate("window.__asks") == 0
             browser.click("#live")
             browser.wait_for("window.__asks > 0")

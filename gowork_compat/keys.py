@@ -57,6 +57,17 @@ class Keys:
     def last_periodic_enqueue(self) -> str:
         return self.prefix + "last_periodic_enqueue"
 
+    # -- beyond Go (keys Go never reads) -------------------------------------
+    @property
+    def stats_prefix(self) -> str:
+        """``<ns>:gowork:stats:``; ``stats_prefix + str(minute)`` is a minute's counters."""
+        return self.prefix + "gowork:stats:"
+
+    def stats(self, minute: int) -> str:
+        """Our pools' finished / failed jobs per job name in the minute starting at
+        ``minute`` (epoch seconds, a multiple of 60): a hash, kept for a day."""
+        return self.stats_prefix + str(minute)
+
     # -- per pool / per worker -----------------------------------------------
     def heartbeat(self, pool_id: str) -> str:
         return self.prefix + "worker_pools:" + pool_id

@@ -29,10 +29,13 @@ from .unique import ENQUEUE_UNIQUE, ENQUEUE_UNIQUE_IN
 
 __all__ = [
     "ACK_BATCH",
+    "CLIENT_DELETE_QUEUED_JOB",
     "CLIENT_DELETE_ZSET_JOB",
+    "CLIENT_PURGE_QUEUE",
     "CLIENT_RESET_LOCK",
     "CLIENT_RETRY_ALL_DEAD",
     "CLIENT_RETRY_DEAD_JOB",
+    "CLIENT_ZSET_JOB_NOW",
     "ENQUEUE_UNIQUE",
     "ENQUEUE_UNIQUE_IN",
     "FETCH",
@@ -42,14 +45,17 @@ __all__ = [
     "REENQUEUE_IN_PROGRESS",
     "REQUEUE_DUE",
     "REQUEUE_STRANDED",
+    "STATS_TTL",
     "Script",
     "ack_batch_call",
     "ack_keys",
+    "delete_queued_job_call",
     "delete_zset_job_call",
     "fetch_batch_call",
     "fetch_call",
     "fetch_group_keys",
     "fetch_keys",
+    "purge_queue_call",
     "reap_stale_locks_call",
     "reenqueue_in_progress_call",
     "requeue_due_call",
@@ -58,6 +64,7 @@ __all__ = [
     "retry_all_dead_call",
     "retry_dead_job_call",
     "retry_dead_job_result",
+    "zset_job_now_call",
 ]
 
 
@@ -178,18 +185,26 @@ def fetch_batch_call(keys: Keys, pool_id: str, job_names: Sequence[str], want: i
 
 
 # -- acknowledge ------------------------------------------------------------------------------
+#: seconds a minute's throughput counters are kept (two days)
+STATS_TTL = 172800
+
 #: *batch*: acknowledge finished jobs with the effect of Go's MULTI after each job: LREM
 #: the in-progress entry, ZADD to retry or dead when the job failed, and the lock and
 #: lock_info lowered by one per job (one DECRBY/HINCRBY per job name for the batch; beyond
-#: Go, neither is left below 0).
-#: KEYS[1]: retry zset; KEYS[2]: dead zset; then 3 per job name: in-progress, lock, lock_info.
+#: Go, neither is left below 0). Beyond Go: the minute's throughput counters (a hash Go
+#: never reads, ``<ns>:gowork:stats:<minute start>``, fields ``processed:<name>`` and
+#: ``failed:<name>``, one HINCRBY each per job name per batch, kept STATS_TTL seconds).
+#: KEYS[1]: retry zset; KEYS[2]: dead zset; then 3 per job name: in-progress, lock, lock_info;
+#: last: the stats key prefix (``<ns>:gowork:stats:``).
 #: ARGV[1]: pool id; then 5 per job: name group (1-based), raw in-progress bytes,
 #: fate (0 done, 1 retry, 2 dead), zset score, zset member.
 ACK_BATCH = Script(
     "ack_batch",
     """
+if redis.replicate_commands then pcall(redis.replicate_commands) end
 local pool = ARGV[1]
 local released = {}
+local failed = {}
 for a = 2, #ARGV, 5 do
   local g = tonumber(ARGV[a])
   redis.call('lrem', KEYS[2 + (g - 1) * 3 + 1], 1, ARGV[a + 1])
@@ -197,17 +212,27 @@ for a = 2, #ARGV, 5 do
   local fate = ARGV[a + 2]
   if fate == '1' then
     redis.call('zadd', KEYS[1], ARGV[a + 3], ARGV[a + 4])
+    failed[g] = (failed[g] or 0) + 1
   elseif fate == '2' then
     redis.call('zadd', KEYS[2], ARGV[a + 3], ARGV[a + 4])
+    failed[g] = (failed[g] or 0) + 1
   end
 end
+local stats_prefix = KEYS[#KEYS]
+local lock_from = #stats_prefix - #'gowork:stats:' + #'jobs:' + 1
+local now = tonumber(redis.call('time')[1])
+local stats = stats_prefix .. (now - now % 60)
 for g, n in pairs(released) do
   local base = 2 + (g - 1) * 3
   if redis.call('decrby', KEYS[base + 2], n) < 0 then redis.call('set', KEYS[base + 2], 0) end
   if redis.call('hincrby', KEYS[base + 3], pool, -n) < 0 then redis.call('hset', KEYS[base + 3], pool, 0) end
+  local name = string.sub(KEYS[base + 2], lock_from, -6)
+  redis.call('hincrby', stats, 'processed:' .. name, n)
+  if failed[g] then redis.call('hincrby', stats, 'failed:' .. name, failed[g]) end
 end
+if #ARGV > 1 then redis.call('expire', stats, STATS_TTL) end
 return (#ARGV - 1) / 5
-""",
+""".replace("STATS_TTL", str(STATS_TTL)),
 )
 
 
@@ -216,7 +241,7 @@ def ack_keys(keys: Keys, pool_id: str, job_names: Iterable[str]) -> list[str]:
     out = [keys.retry, keys.dead]
     for n in job_names:
         out += [keys.in_progress(pool_id, n), keys.lock(n), keys.lock_info(n)]
-    return out
+    return [*out, keys.stats_prefix]
 
 
 def ack_batch_call(keys: Keys, pool_id: str, job_names: Sequence[str],
@@ -472,6 +497,88 @@ return {removed, last}
 
 def delete_zset_job_call(zset_key: str, score: int, job_id: str) -> Call:
     return Call(int(score), job_id, script=CLIENT_DELETE_ZSET_JOB, keys=[zset_key])
+
+
+#: Beyond Go: remove the (oldest) member of a queue whose job id is ARGV[1], scanning
+#: the list from its tail (oldest) in chunks of 1000; a plain-text search skips members
+#: that cannot hold the id before any JSON decoding. A pool that fetched the job first
+#: leaves nothing to remove, so a job is never both run and reported deleted.
+#: KEYS[1]: the queue.  Returns {number removed (0 or 1), the member removed or ''}.
+CLIENT_DELETE_QUEUED_JOB = Script(
+    "client_delete_queued_job",
+    """
+local len = redis.call('llen', KEYS[1])
+local stop = -1
+while -stop <= len do
+  local start = stop - 999
+  local members = redis.call('lrange', KEYS[1], start, stop)
+  for n = #members, 1, -1 do
+    local m = members[n]
+    if string.find(m, ARGV[1], 1, true) then
+      local decoded, job = pcall(cjson.decode, m)
+      if decoded and type(job) == 'table' and job['id'] == ARGV[1] then
+        redis.call('lrem', KEYS[1], -1, m)
+        return {1, m}
+      end
+    end
+  end
+  stop = start - 1
+end
+return {0, ''}
+""",
+)
+
+
+def delete_queued_job_call(queue_key: str, job_id: str) -> Call:
+    return Call(job_id, script=CLIENT_DELETE_QUEUED_JOB, keys=[queue_key])
+
+
+#: Beyond Go: move the members of a retry or scheduled zset with score ARGV[2] and job id
+#: ARGV[3] onto their queues now, bytes unchanged (what Go's requeuer does once they are
+#: due). Members that are not jobs with a name are left in place. A requeuer (Go's or
+#: ours) that moved the job first leaves nothing to match: never lost, never doubled.
+#: KEYS[1]: the zset.  ARGV[1]: jobs prefix.  Returns {moved, matched}.
+CLIENT_ZSET_JOB_NOW = Script(
+    "client_zset_job_now",
+    """
+local moved, matched = 0, 0
+local members = redis.call('zrangebyscore', KEYS[1], ARGV[2], ARGV[2])
+for n = 1, #members do
+  local decoded, job = pcall(cjson.decode, members[n])
+  if decoded and type(job) == 'table' and job['id'] == ARGV[3] then
+    matched = matched + 1
+    if type(job['name']) == 'string' then
+      redis.call('zrem', KEYS[1], members[n])
+      redis.call('lpush', ARGV[1] .. job['name'], members[n])
+      moved = moved + 1
+    end
+  end
+end
+return {moved, matched}
+""",
+)
+
+
+def zset_job_now_call(keys: Keys, zset_key: str, score: int, job_id: str) -> Call:
+    return Call(keys.jobs_prefix, int(score), job_id, script=CLIENT_ZSET_JOB_NOW, keys=[zset_key])
+
+
+#: Beyond Go: empty a queue, only if ARGV[1] (the job name the user typed) is the name
+#: the queue belongs to (ARGV[2]); the jobs a pool already fetched are not touched.
+#: KEYS[1]: the queue.  Returns the number of jobs removed (-1: the names differ).
+CLIENT_PURGE_QUEUE = Script(
+    "client_purge_queue",
+    """
+if ARGV[1] ~= ARGV[2] then return -1 end
+local n = redis.call('llen', KEYS[1])
+redis.call('del', KEYS[1])
+return n
+""",
+)
+
+
+def purge_queue_call(keys: Keys, job_name: str, confirm: str) -> Call:
+    return Call(confirm, job_name, script=CLIENT_PURGE_QUEUE, keys=[keys.jobs(job_name)])
 
 
 #: Put the dead job(s) with score ARGV[3] and id ARGV[4] back on their queue (t set to

@@ -19,7 +19,20 @@ POST   /retry_all_dead_jobs                  ``{"status": "ok"}``
 Beyond upstream: ``POST /pause/{job_name}``, ``POST /unpause/{job_name}``, ``GET /locks``
 (``[JobLock, ...]`` for every known job name), ``GET /queued_jobs/{job_name}?page=N``
 (``{"count", "jobs"}``, oldest first), ``POST /delete_retry_job/{retry_at}/{job_id}`` and
-``POST /delete_scheduled_job/{scheduled_for}/{job_id}``; dead jobs by filter (query
+``POST /delete_scheduled_job/{scheduled_for}/{job_id}``; ``GET /info`` (``{"namespace",
+"redis", "namespaces"}``: the Redis URL without its password, the namespaces served);
+``POST /delete_queued_job/{job_id}/{job_name}``,
+``POST /run_retry_job_now/{retry_at}/{job_id}`` and ``POST
+/enqueue_scheduled_job_now/{scheduled_for}/{job_id}`` (one atomic script each: a pool that took
+the job first makes them 404, never a lost or doubled job); ``POST /purge_queue/{job_name}``
+with ``{"confirm": job_name}`` (the typed confirmation; ``{"status", "purged"}``) and ``POST
+/reset_lock/{job_name}`` (the recomputed ``JobLock``); ``GET /job/{where}/{job_id}?score=N``
+(``where``: retry, scheduled, dead, or queue with ``&job_name=``; no score: a scan) answers
+``JobDetail.to_json()``: the decoded job, its raw bytes, and the busy workers running it;
+``GET /search/{where}?q=TEXT&by=id|args&cursor=N`` answers one page of a bounded scan
+(``{"jobs", "cursor", "scanned"}``; cursor 0: done); ``GET /throughput?minutes=60``: our
+pools' finished and failed jobs per minute, oldest first (``[{"t", "processed", "failed",
+"by_job"}]``; Go pools keep no counters); dead jobs by filter (query
 ``job_name`` and/or ``error``, a text their last error contains): ``GET /dead_jobs?job_name=..
 &error=..&page=N`` (the matching ones), ``POST /retry_dead_jobs?...`` and ``POST
 /delete_dead_jobs?...`` (``{"status": "ok", "matched", "done", "unknown_name", "gone", "kept"}``,
@@ -54,6 +67,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import redis.asyncio as aredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -64,7 +78,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import gojson
 from ._redis import RedisLike
@@ -79,7 +93,7 @@ from .client import (
     parse_int,
     parse_uint,
 )
-from .client.planner import MAX_PAGE, PAGE_SIZE
+from .client.planner import MAX_PAGE, MAX_STATS_MINUTES, PAGE_SIZE
 from .heartbeat import DEAD_AFTER
 from .job import Job
 from .webguard import JSON_TYPE, Guard, json_error
@@ -113,6 +127,56 @@ _error = json_error
 
 
 _OK = {"status": "ok"}
+
+
+def redis_location(redis: RedisLike) -> str:
+    """Where ``redis`` points, as a URL without its password (``***`` in its place)."""
+    if isinstance(redis, str):
+        parts = urlsplit(redis)
+        if parts.password is not None:
+            host = parts.netloc.rsplit("@", 1)[1]
+            user = parts.username or ""
+            parts = parts._replace(netloc=f"{user}:***@{host}")
+        return urlunsplit(parts._replace(query=""))
+    pool = getattr(redis, "connection_pool", None)
+    if pool is None:  # a cluster client: the nodes it knows
+        nodes: list[Any] = getattr(redis, "get_nodes", list)()
+        return "redis+cluster://" + (",".join(f"{n.host}:{n.port}" for n in nodes) or "?")
+    kw = pool.connection_kwargs
+    if "path" in kw:
+        return f"unix://{kw['path']}?db={kw.get('db', 0)}"
+    scheme = "rediss" if kw.get("ssl") or "ssl_context" in kw else "redis"
+    return f"{scheme}://{kw.get('host', 'localhost')}:{kw.get('port', 6379)}/{kw.get('db', 0)}"
+
+
+_NS_SCOPE_KEY = "gowork.namespace"
+
+
+class _NamespacePrefix:
+    """Serves ``/ns/<name>/...`` as ``/...`` for namespace ``name`` (the page's relative
+    URLs then stay within it); ``/ns/<name>`` redirects to ``/ns/<name>/``."""
+
+    def __init__(self, app: ASGIApp, namespaces: Sequence[str]) -> None:
+        self.app = app
+        self.namespaces = sorted(namespaces, key=len, reverse=True)  # the longest name first
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/ns/"):
+            await self.app(scope, receive, send)
+            return
+        rest = path[len("/ns/"):]
+        for name in self.namespaces:
+            if rest == name:
+                where = "/ns/" + quote(name, safe="") + "/"
+                await Response(status_code=307, headers={"location": where})(scope, receive, send)
+                return
+            if rest.startswith(name + "/"):
+                inner = rest[len(name):]
+                await self.app({**scope, "path": inner, "raw_path": inner.encode("utf-8"), _NS_SCOPE_KEY: name},
+                               receive, send)
+                return
+        await _error("no such namespace served here", 404)(scope, receive, send)
 
 
 # -- the app -------------------------------------------------------------------------------------
@@ -160,8 +224,12 @@ def create_app(
     allowed_origins: Sequence[str] = (),
     allowed_hosts: Sequence[str] = (),
     dead_after: int = DEAD_AFTER,
+    namespaces: Sequence[str] = (),
 ) -> Starlette:
     """The web UI and JSON API for ``namespace``.
+
+    ``namespaces``: more namespaces on the same Redis, each served under ``/ns/<name>/``
+    (``namespace`` too; ``/`` stays ``namespace``'s); the page switches between them.
 
     ``redis``: a URL, ``redis.Redis`` or ``redis.asyncio.Redis`` (an asyncio client is used
     as given and must belong to the serving event loop; otherwise one is made per loop).
@@ -170,24 +238,27 @@ def create_app(
     the app answers to besides ``localhost`` and IP addresses (``"*"``: any); requests naming
     another host get 421 (see :mod:`gowork_compat.webguard`).
     """
-    clients: dict[int, AsyncClient] = {}
+    clients: dict[tuple[int, str], AsyncClient] = {}
+    redis_shown = redis_location(redis)
     given = redis if isinstance(redis, aredis.Redis) else None
+    served = list(dict.fromkeys([namespace, *namespaces]))
 
-    def client() -> AsyncClient:
-        if given is not None:
-            if not clients:
-                clients[0] = AsyncClient(given, namespace, dead_after=dead_after)
-            return clients[0]
-        loop_id = id(asyncio.get_running_loop())
-        found = clients.get(loop_id)
+    def client(ns: str = namespace) -> AsyncClient:
+        loop_id = 0 if given is not None else id(asyncio.get_running_loop())
+        found = clients.get((loop_id, ns))
         if found is None:
-            found = clients[loop_id] = AsyncClient(redis, namespace, dead_after=dead_after)
+            base = clients.get((loop_id, namespace))
+            if base is None:  # the connection pool of this loop; other namespaces share it
+                base = clients[(loop_id, namespace)] = AsyncClient(given if given is not None else redis,
+                                                                   namespace, dead_after=dead_after)
+            found = base if ns == namespace else AsyncClient(base.redis, ns, dead_after=dead_after)
+            clients[(loop_id, ns)] = found
         return found
 
     def endpoint(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
             try:
-                return await fn(request, client())
+                return await fn(request, client(request.scope.get(_NS_SCOPE_KEY, namespace)))
             except (UnknownJobName, UnretryableJob) as exc:  # the job is there, and stays dead
                 return _error(str(exc), 409)
             except JobNotFound as exc:
@@ -288,6 +359,75 @@ def create_app(
         await c.delete_scheduled_job(_time_of(request, "scheduled_for"), request.path_params["job_id"])
         return _json(_OK)
 
+    async def info(request: Request, c: AsyncClient) -> Response:
+        return _json({"namespace": c.namespace, "redis": redis_shown, "namespaces": served})
+
+    async def delete_queued_job(request: Request, c: AsyncClient) -> Response:
+        await c.delete_queued_job(request.path_params["job_name"], request.path_params["job_id"])
+        return _json(_OK)
+
+    async def run_retry_job_now(request: Request, c: AsyncClient) -> Response:
+        await c.run_retry_job_now(_time_of(request, "retry_at"), request.path_params["job_id"])
+        return _json(_OK)
+
+    async def enqueue_scheduled_job_now(request: Request, c: AsyncClient) -> Response:
+        await c.enqueue_scheduled_job_now(_time_of(request, "scheduled_for"), request.path_params["job_id"])
+        return _json(_OK)
+
+    async def purge_queue(request: Request, c: AsyncClient) -> Response:
+        name = request.path_params["job_name"]
+        try:
+            body = json.loads(await request.body() or b"{}")
+            typed = body.get("confirm") if isinstance(body, dict) else None
+        except ValueError:
+            typed = None
+        if typed != name:
+            raise _BadRequest("type the job name to purge its queue: the body must be "
+                              f'{{"confirm": {json.dumps(name)}}}')
+        return _json({"status": "ok", "purged": await c.purge_queue(name, typed)})
+
+    async def reset_lock(request: Request, c: AsyncClient) -> Response:
+        return _json((await c.reset_lock(request.path_params["job_name"])).to_json())
+
+    def place_of(request: Request) -> tuple[str, str]:
+        where = request.path_params["where"]
+        job_name = request.query_params.get("job_name") or ""
+        if where not in ("retry", "scheduled", "dead", "queue") or (where == "queue" and not job_name):
+            raise _BadRequest(f"no place {where!r}: retry, scheduled, dead, or queue with ?job_name=")
+        return where, job_name
+
+    async def job_detail(request: Request, c: AsyncClient) -> Response:
+        where, job_name = place_of(request)
+        text = request.query_params.get("score") or ""
+        try:
+            score = parse_int(text) if text else None
+        except ValueError as exc:
+            raise _BadRequest(str(exc)) from None
+        found = await c.job_detail(where, request.path_params["job_id"], score, job_name)
+        return _json(found.to_json())
+
+    async def search(request: Request, c: AsyncClient) -> Response:
+        where, job_name = place_of(request)
+        q = request.query_params
+        by = q.get("by") or "id"
+        if by not in ("id", "args") or not q.get("q"):
+            raise _BadRequest("give q (the text) and by=id or by=args")
+        try:
+            cursor = parse_uint(q.get("cursor") or "0")
+        except ValueError as exc:
+            raise _BadRequest(str(exc)) from None
+        page = await c.search(where, q["q"], by=by, job_name=job_name, cursor=cursor)
+        return _json(page.to_json())
+
+    async def throughput(request: Request, c: AsyncClient) -> Response:
+        try:
+            minutes = parse_uint(request.query_params.get("minutes") or "60")
+        except ValueError as exc:
+            raise _BadRequest(str(exc)) from None
+        if not 1 <= minutes <= MAX_STATS_MINUTES:
+            raise _BadRequest(f"minutes must be 1 to {MAX_STATS_MINUTES}")
+        return _json([m.to_json() for m in await c.throughput(minutes)])
+
     async def pause(request: Request, c: AsyncClient) -> Response:
         await c.pause(request.path_params["job_name"])
         return _json(_OK)
@@ -349,6 +489,15 @@ def create_app(
         post("/retry_dead_jobs", retry_dead_jobs),
         post("/delete_dead_jobs", delete_dead_jobs),
         post("/delete_unreadable/{where}", delete_unreadable),
+        get("/info", info),
+        get("/throughput", throughput),
+        get("/job/{where}/{job_id}", job_detail),
+        get("/search/{where}", search),
+        post("/delete_queued_job/{job_id}/{job_name:path}", delete_queued_job),
+        post("/run_retry_job_now/{retry_at}/{job_id}", run_retry_job_now),
+        post("/enqueue_scheduled_job_now/{scheduled_for}/{job_id}", enqueue_scheduled_job_now),
+        post("/purge_queue/{job_name:path}", purge_queue),
+        post("/reset_lock/{job_name:path}", reset_lock),
         post("/pause/{job_name:path}", pause),
         post("/unpause/{job_name:path}", unpause),
         get("/locks", locks),
@@ -360,6 +509,8 @@ def create_app(
         exception_handlers={HTTPException: http_error, Exception: any_error},
         lifespan=lifespan,
     )
+    if len(served) > 1:
+        app.add_middleware(_NamespacePrefix, namespaces=served)
     app.add_middleware(Guard, basic_auth=basic_auth, allowed_origins=allowed_origins, allowed_hosts=allowed_hosts)
     return app
 

@@ -90,6 +90,9 @@ def test_batch_ack_equals_go_multi(r: redis.Redis, ns: str) -> None:
         pipe.execute()
     batch = [(1 if name == "a" else 2, raw, fate, score, member) for name, raw, fate, score, member in acks]
     execute(r, [ack_batch_call(ours, POOL, ["a", "b"], batch)])
+    (stats,) = r.keys(ours.stats_prefix + "*")  # beyond Go: the minute's counters, in a key Go never reads
+    assert r.hgetall(stats) == {b"processed:a": b"3", b"failed:a": b"1", b"processed:b": b"1", b"failed:b": b"1"}
+    r.delete(stats)
     assert snapshot(r, go) == snapshot(r, ours)
     assert r.zrange(ours.retry, 0, -1, withscores=True) == r.zrange(go.retry, 0, -1, withscores=True)
     assert r.zrange(ours.dead, 0, -1) == [b"k1-dead"]

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import redis
 from redis import exceptions as rex
@@ -649,10 +650,13 @@ def cmd_webui(ctx: _Ctx) -> int:
         if _is_wildcard(a.host) and not hosts:
             _note("note: requests must name this server by an IP address or localhost; add --allowed-host NAME "
                   "for each host name clients use")
-        app = create_app(ctx.url, ns, basic_auth=auth, allowed_hosts=[*hosts, a.host])
+        more = [n.strip() for n in (getattr(a, "namespaces", "") or "").split(",") if n.strip()]
+        app = create_app(ctx.url, ns, basic_auth=auth, allowed_hosts=[*hosts, a.host], namespaces=more)
         shown = f"[{a.host}]" if ":" in a.host else a.host
         check_listen(a.host, a.port)
         _out(f"{PROG}: web UI for namespace {ns!r} on http://{shown}:{a.port}/ (Redis {redact(ctx.url)})")
+        for other in more:
+            _out(f"{PROG}: namespace {other!r} on http://{shown}:{a.port}/ns/{quote(other, safe='')}/")
         try:
             serve(app, a.host, a.port)
         except SystemExit as exc:  # uvicorn exits 3 when it cannot bind (e.g. taken since our check)

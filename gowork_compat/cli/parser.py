@@ -274,7 +274,8 @@ Run 'gowork COMMAND --help' for the options of a command.""",
              "Answers only requests that name it by localhost, an IP address, --host or --allowed-host.",
              """  gowork webui
   gowork webui --port 8080 --basic-auth-file /run/secrets/gowork-webui
-  GOWORK_WEBUI_AUTH=admin:s3cret gowork webui --host 0.0.0.0 --allowed-host jobs.internal""")
+  GOWORK_WEBUI_AUTH=admin:s3cret gowork webui --host 0.0.0.0 --allowed-host jobs.internal
+  gowork webui -n shard-0 --namespaces shard-1,shard-2   # one UI, a namespace switcher""")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=5040, help="port (default: 5040)")
     p.add_argument("--basic-auth-file", metavar="FILE",
@@ -287,6 +288,8 @@ Run 'gowork COMMAND --help' for the options of a command.""",
                         "comma-separated). Requests naming another host get 421 (DNS rebinding); "
                         "localhost, IP addresses and --host are always accepted")
     _global_options(p, suppress=True)
+    p.add_argument("--namespaces", metavar="NS,NS", default="",
+                   help="more namespaces the UI switches between (comma-separated; each under /ns/NAME/)")
     p.set_defaults(func=cmd_webui)
 
     # demo

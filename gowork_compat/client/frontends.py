@@ -19,10 +19,13 @@ from .planner import ClientPlanner, DeadFilter, FilterOutcome, Plan
 from .views import (
     DeadJob,
     JobCounts,
+    JobDetail,
     JobLock,
     Queue,
     RetryJob,
     ScheduledJob,
+    SearchPage,
+    ThroughputMinute,
     UnreadableEntry,
     WorkerObservation,
     WorkerPoolHeartbeat,
@@ -187,6 +190,34 @@ class Client:
         """Delete the dead jobs ``where`` matches, one atomic script call per job."""
         return self._run(self.planner.plan_delete_dead_jobs_where(where))
 
+    def delete_queued_job(self, job_name: str, job_id: str) -> Job:
+        """Remove a waiting job from its queue by id (atomic; JobNotFound if a pool took it)."""
+        return self._run(self.planner.plan_delete_queued_job(job_name, job_id))
+
+    def run_retry_job_now(self, retry_at: int, job_id: str) -> int:
+        """Queue a retry job now instead of at ``retry_at`` (atomic; JobNotFound if gone)."""
+        return self._run(self.planner.plan_run_retry_job_now(retry_at, job_id))
+
+    def enqueue_scheduled_job_now(self, scheduled_for: int, job_id: str) -> int:
+        """Queue a scheduled job now (atomic; JobNotFound if gone)."""
+        return self._run(self.planner.plan_enqueue_scheduled_job_now(scheduled_for, job_id))
+
+    def purge_queue(self, job_name: str, confirm: str) -> int:
+        """Empty ``job_name``'s queue; ``confirm`` must be the job name. Returns jobs removed."""
+        return self._run(self.planner.plan_purge_queue(job_name, confirm))
+
+    def throughput(self, minutes: int = 60) -> list[ThroughputMinute]:
+        """Our pools' finished and failed jobs per minute, oldest first (Go pools count none)."""
+        return self._run(self.planner.plan_throughput(minutes))
+
+    def job_detail(self, where: str, job_id: str, score: int | None = None, job_name: str = "") -> JobDetail:
+        """One job where it is stored, with its bytes and the workers running it (see the planner)."""
+        return self._run(self.planner.plan_job_detail(where, job_id, score, job_name))
+
+    def search(self, where: str, text: str, *, by: str = "id", job_name: str = "", cursor: int = 0) -> SearchPage:
+        """One page of a bounded search by job id or args text (see the planner)."""
+        return self._run(self.planner.plan_search(where, text, by=by, job_name=job_name, cursor=cursor))
+
     def delete_unreadable(self, where: str, raw: bytes, job_name: str = "") -> None:
         """Remove a member that cannot be read as a job (an :class:`~gowork_compat.client.UnreadableEntry` of a
         page) by its exact bytes; ``where``: retry, scheduled, dead or queue (with ``job_name``)."""
@@ -308,6 +339,35 @@ class AsyncClient:
     async def delete_dead_jobs_where(self, where: DeadFilter) -> FilterOutcome:
         """Delete the dead jobs ``where`` matches, one atomic script call per job."""
         return await self._run(self.planner.plan_delete_dead_jobs_where(where))
+
+    async def delete_queued_job(self, job_name: str, job_id: str) -> Job:
+        """Remove a waiting job from its queue by id (see :meth:`Client.delete_queued_job`)."""
+        return await self._run(self.planner.plan_delete_queued_job(job_name, job_id))
+
+    async def run_retry_job_now(self, retry_at: int, job_id: str) -> int:
+        """Queue a retry job now (see :meth:`Client.run_retry_job_now`)."""
+        return await self._run(self.planner.plan_run_retry_job_now(retry_at, job_id))
+
+    async def enqueue_scheduled_job_now(self, scheduled_for: int, job_id: str) -> int:
+        """Queue a scheduled job now (see :meth:`Client.enqueue_scheduled_job_now`)."""
+        return await self._run(self.planner.plan_enqueue_scheduled_job_now(scheduled_for, job_id))
+
+    async def purge_queue(self, job_name: str, confirm: str) -> int:
+        """Empty a queue, ``confirm`` being its job name (see :meth:`Client.purge_queue`)."""
+        return await self._run(self.planner.plan_purge_queue(job_name, confirm))
+
+    async def throughput(self, minutes: int = 60) -> list[ThroughputMinute]:
+        """Our pools' finished and failed jobs per minute (see :meth:`Client.throughput`)."""
+        return await self._run(self.planner.plan_throughput(minutes))
+
+    async def job_detail(self, where: str, job_id: str, score: int | None = None, job_name: str = "") -> JobDetail:
+        """One job where it is stored (see :meth:`Client.job_detail`)."""
+        return await self._run(self.planner.plan_job_detail(where, job_id, score, job_name))
+
+    async def search(self, where: str, text: str, *, by: str = "id", job_name: str = "",
+                     cursor: int = 0) -> SearchPage:
+        """One page of a bounded search (see :meth:`Client.search`)."""
+        return await self._run(self.planner.plan_search(where, text, by=by, job_name=job_name, cursor=cursor))
 
     async def delete_unreadable(self, where: str, raw: bytes, job_name: str = "") -> None:
         """Remove a member that cannot be read as a job (an :class:`~gowork_compat.client.UnreadableEntry` of a

@@ -9,6 +9,7 @@ the matches one atomic script call per job, and the counts of the paged sets.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
@@ -19,20 +20,27 @@ from ..heartbeat import DEAD_AFTER
 from ..job import Job
 from ..keys import Keys
 from ..scripts import (
+    delete_queued_job_call,
     delete_zset_job_call,
+    purge_queue_call,
     reset_lock_call,
     retry_all_dead_call,
     retry_dead_job_call,
     retry_dead_job_result,
+    zset_job_now_call,
 )
 from ..unique import release_call
 from .views import (
+    SCORE_FIELD,
     DeadJob,
     JobCounts,
+    JobDetail,
     JobLock,
     Queue,
     RetryJob,
     ScheduledJob,
+    SearchPage,
+    ThroughputMinute,
     UnreadableEntry,
     WorkerObservation,
     WorkerPoolHeartbeat,
@@ -40,6 +48,7 @@ from .views import (
     _raw,
     _score,
     _text,
+    job_json,
     parse_int,
     parse_uint,
 )
@@ -71,6 +80,12 @@ SCAN_COUNT = 1000
 ACTION_BATCH = 100
 #: where an unreadable member can be (see :class:`UnreadableEntry`)
 UNREADABLE_PLACES = ("retry", "scheduled", "dead", "queue")
+#: a search page looks at no more than this many members (it ends early with a full page)
+SEARCH_SCAN_LIMIT = 10_000
+#: members read per command while searching
+SEARCH_CHUNK = 1000
+#: the throughput counters are kept two days
+MAX_STATS_MINUTES = 2 * 24 * 60
 
 T = TypeVar("T")
 #: a plan: yields command batches, receives their replies, returns the result
@@ -169,6 +184,17 @@ def _score_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return _text(value)
+
+
+def _decoded(raw: bytes) -> Job | None:
+    try:
+        return Job.decode(raw)
+    except ValueError:
+        return None
+
+
+def _args_text(job: Job) -> str:
+    return json.dumps(job.args, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 
 
 # -- the core ---------------------------------------------------------------------------------
@@ -360,6 +386,154 @@ class ClientPlanner:
                 break
         return [found[k] for k in sorted(found, key=lambda k: (k[0], found[k].job.id, k[1]))]
 
+    def _zset_key(self, where: str) -> str:
+        if where not in SCORE_FIELD:
+            raise ValueError(f"where must be one of retry, scheduled, dead or queue, not {where!r}")
+        return {"retry": self.keys.retry, "scheduled": self.keys.scheduled, "dead": self.keys.dead}[where]
+
+    def plan_job_detail(self, where: str, job_id: str, score: int | None = None,
+                        job_name: str = "") -> Plan[JobDetail]:
+        """The job ``job_id`` in the retry, scheduled or dead set (at ``score``, or found by
+        a full ZSCAN when not given) or (``where="queue"``) in ``job_name``'s queue, with the
+        busy workers running a job of that id; :class:`JobNotFound` when it is not there."""
+        needle = job_id.encode("utf-8")
+        found: tuple[int, bytes, Job] | None = None
+        if where == "queue":
+            if not job_name:
+                raise ValueError("a queue entry needs its job name")
+            key = self.keys.jobs(job_name)
+            (length,) = yield [Call("LLEN", key)]
+            stop = int(length)
+            while stop > 0 and found is None:
+                start = max(0, stop - SEARCH_CHUNK)
+                (rows,) = yield [Call("LRANGE", key, start, stop - 1)]
+                for row in reversed(rows):
+                    raw = _raw(row)
+                    job = _decoded(raw) if needle in raw else None
+                    if job is not None and job.id == job_id:
+                        found = (0, raw, job)
+                        break
+                stop = start
+        else:
+            key = self._zset_key(where)
+            if score is not None:
+                (rows,) = yield [Call("ZRANGEBYSCORE", key, score, score)]
+                for row in rows:
+                    raw = _raw(row)
+                    job = _decoded(raw) if needle in raw else None
+                    if job is not None and job.id == job_id:
+                        found = (score, raw, job)
+                        break
+            else:
+                cursor = 0
+                while found is None:
+                    (reply,) = yield [Call("ZSCAN", key, cursor, "COUNT", SEARCH_CHUNK)]
+                    cursor, pairs = _scan_reply(reply)
+                    for member, sc in pairs:
+                        raw = _raw(member)
+                        job = _decoded(raw) if needle in raw else None
+                        if job is not None and job.id == job_id:
+                            found = (_score(sc), raw, job)
+                            break
+                    if cursor == 0:
+                        break
+        if found is None:
+            raise JobNotFound(f"no job {job_id} in {where}")
+        observations = yield from self.plan_worker_observations()
+        running = [o for o in observations if o.is_busy and o.job_id == job_id]
+        pools: dict[str, str] = {}
+        if running:
+            for hb in (yield from self.plan_worker_pool_heartbeats()):
+                for w in hb.worker_ids or []:
+                    pools[w] = hb.worker_pool_id
+        return JobDetail(where=where, score=found[0], job=found[2], raw=found[1], job_name=job_name,
+                         running=tuple((o, pools.get(o.worker_id, "")) for o in running))
+
+    def plan_search(self, where: str, text: str, *, by: str = "id", job_name: str = "",
+                    cursor: int = 0) -> Plan[SearchPage]:
+        """One page of a bounded search of the retry, scheduled or dead set, or of
+        ``job_name``'s queue (``where="queue"``): jobs whose id is ``text`` (``by="id"``) or
+        whose args, as JSON, contain ``text`` (``by="args"``). A page ends after
+        :data:`PAGE_SIZE` matches or :data:`SEARCH_SCAN_LIMIT` members looked at; go on from
+        its ``cursor`` (a ZSCAN cursor, or for a queue how many members from the oldest were
+        looked at); cursor 0: done. A set that changes meanwhile may show a job twice or
+        miss one that moved (ZSCAN's guarantees)."""
+        if by not in ("id", "args"):
+            raise ValueError(f"by must be id or args, not {by!r}")
+        needle = text.encode("utf-8")
+
+        def match(raw: bytes) -> Job | None:
+            if by == "id" and needle not in raw:
+                return None
+            job = _decoded(raw)
+            if job is None:
+                return None
+            if by == "id":
+                return job if job.id == text else None
+            return job if text in _args_text(job) else None
+
+        rows: list[dict[str, Any]] = []
+        scanned = 0
+        if where == "queue":
+            if not job_name:
+                raise ValueError("a queue search needs its job name")
+            key = self.keys.jobs(job_name)
+            (length,) = yield [Call("LLEN", key)]
+            done = cursor
+            while done < int(length) and scanned < SEARCH_SCAN_LIMIT and len(rows) < PAGE_SIZE:
+                (chunk,) = yield [Call("LRANGE", key, -(done + SEARCH_CHUNK), -(done + 1))]
+                for row in reversed(chunk):
+                    done += 1
+                    scanned += 1
+                    job = match(_raw(row))
+                    if job is not None:
+                        rows.append(job_json(job))
+                        if len(rows) >= PAGE_SIZE:
+                            break
+                if not chunk:
+                    break
+            next_cursor = done if done < int(length) else 0
+            return SearchPage(where=where, jobs=tuple(rows), cursor=next_cursor, scanned=scanned)
+        key = self._zset_key(where)
+        field = SCORE_FIELD[where]
+        while True:
+            (reply,) = yield [Call("ZSCAN", key, cursor, "COUNT", SEARCH_CHUNK)]
+            cursor, pairs = _scan_reply(reply)
+            for member, sc in pairs:
+                scanned += 1
+                job = match(_raw(member))
+                if job is not None:
+                    try:
+                        rows.append({field: _score(sc), **job_json(job)})
+                    except ValueError:
+                        continue
+            if cursor == 0 or scanned >= SEARCH_SCAN_LIMIT or len(rows) >= PAGE_SIZE:
+                break
+        rows.sort(key=lambda row: (row[field], row["id"]))
+        return SearchPage(where=where, jobs=tuple(rows), cursor=cursor, scanned=scanned)
+
+    def plan_throughput(self, minutes: int = 60) -> Plan[list[ThroughputMinute]]:
+        """Our pools' counters (see :data:`~gowork_compat.scripts.ACK_BATCH`) for the last
+        ``minutes`` minutes, the current one included, oldest first (one HGETALL each)."""
+        if not 1 <= minutes <= MAX_STATS_MINUTES:
+            raise ValueError(f"minutes must be 1 to {MAX_STATS_MINUTES}, not {minutes}")
+        now = self.now()
+        first = now - now % 60 - 60 * (minutes - 1)
+        starts = [first + 60 * i for i in range(minutes)]
+        hashes = yield [Call("HGETALL", self.keys.stats(m)) for m in starts]
+        out: list[ThroughputMinute] = []
+        for m, flat in zip(starts, hashes, strict=True):
+            processed: dict[str, int] = {}
+            failed: dict[str, int] = {}
+            for fld, value in _pairs(flat):
+                kind, _, name = fld.partition(":")
+                if kind == "processed":
+                    processed[name] = _lenient_int(value)
+                elif kind == "failed":
+                    failed[name] = _lenient_int(value)
+            out.append(ThroughputMinute(minute=m, processed=processed, failed=failed))
+        return out
+
     def plan_lock(self, job_name: str) -> Plan[JobLock]:
         (found,) = yield from self.plan_locks([job_name])
         return found
@@ -408,6 +582,45 @@ class ClientPlanner:
             release = release_call(self.keys, Job.decode(last))
             if release is not None:
                 yield [release]
+
+    def plan_delete_queued_job(self, job_name: str, job_id: str) -> Plan[Job]:
+        """Remove the job ``job_id`` from ``job_name``'s queue (one atomic script: a pool
+        that fetched it first leaves :class:`JobNotFound`); a unique job's key is released."""
+        (reply,) = yield [delete_queued_job_call(self.keys.jobs(job_name), job_id)]
+        if int(reply[0]) == 0:
+            raise JobNotFound(NOTHING_DELETED)
+        job = Job.decode(_raw(reply[1]))
+        release = release_call(self.keys, job)
+        if release is not None:
+            yield [release]
+        return job
+
+    def _plan_zset_job_now(self, key: str, score: int, job_id: str) -> Plan[int]:
+        (reply,) = yield [zset_job_now_call(self.keys, key, score, job_id)]
+        moved = int(reply[0])
+        if moved == 0:
+            raise JobNotFound(NOTHING_RETRIED)
+        return moved
+
+    def plan_run_retry_job_now(self, retry_at: int, job_id: str) -> Plan[int]:
+        """Put the retry job (``retry_at``, ``job_id``) on its queue now, as Go's requeuer
+        does when it is due (bytes unchanged); one atomic script, :class:`JobNotFound` when
+        a requeuer took it first. Returns the jobs moved."""
+        moved = yield from self._plan_zset_job_now(self.keys.retry, retry_at, job_id)
+        return moved
+
+    def plan_enqueue_scheduled_job_now(self, scheduled_for: int, job_id: str) -> Plan[int]:
+        """Put the scheduled job on its queue now (see :meth:`plan_run_retry_job_now`)."""
+        moved = yield from self._plan_zset_job_now(self.keys.scheduled, scheduled_for, job_id)
+        return moved
+
+    def plan_purge_queue(self, job_name: str, confirm: str) -> Plan[int]:
+        """Delete every job waiting in ``job_name``'s queue, atomically, when ``confirm``
+        is the job name (the typed confirmation); ValueError otherwise. Returns how many."""
+        (n,) = yield [purge_queue_call(self.keys, job_name, confirm)]
+        if int(n) < 0:
+            raise ValueError(f"confirmation {confirm!r} is not the job name {job_name!r}: nothing purged")
+        return int(n)
 
     def plan_retry_dead_job(self, died_at: int, job_id: str) -> Plan[None]:
         names = yield from self.plan_known_jobs()

@@ -16,10 +16,13 @@ from ..job import Job
 __all__ = [
     "DeadJob",
     "JobCounts",
+    "JobDetail",
     "JobLock",
     "Queue",
     "RetryJob",
     "ScheduledJob",
+    "SearchPage",
+    "ThroughputMinute",
     "UnreadableEntry",
     "WorkerObservation",
     "WorkerPoolHeartbeat",
@@ -334,3 +337,66 @@ class JobCounts:
 
     def to_json(self) -> dict[str, Any]:
         return {"retry": self.retry, "scheduled": self.scheduled, "dead": self.dead}
+
+
+#: the JSON field naming a zset score, by place
+SCORE_FIELD = {"retry": "retry_at", "scheduled": "run_at", "dead": "died_at"}
+
+
+@dataclass(frozen=True)
+class JobDetail:
+    """One job as it is stored: where (``retry``, ``scheduled``, ``dead`` or ``queue``, with
+    ``job_name``), its score (0 in a queue), the decoded job, its exact bytes, and the busy
+    workers running a job of this id now (from worker observations, with their pool)."""
+
+    where: str
+    score: int
+    job: Job
+    raw: bytes
+    job_name: str = ""
+    running: tuple[tuple[WorkerObservation, str], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        row = job_json(self.job)
+        if self.where in SCORE_FIELD:
+            row = {SCORE_FIELD[self.where]: self.score, **row}
+        return {
+            "where": self.where,
+            "job_name": self.job_name,
+            "score": self.score,
+            "job": row,
+            "raw": self.raw.decode("utf-8", "replace"),
+            "raw_base64": base64.b64encode(self.raw).decode("ascii"),
+            "running": [{**o.to_json(), "worker_pool_id": pool} for o, pool in self.running],
+        }
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of a bounded search of a set or queue: the matching jobs (rows as the
+    place's page shows them), the cursor to go on from (0: the search is complete) and
+    how many members this page looked at."""
+
+    where: str
+    jobs: tuple[dict[str, Any], ...]
+    cursor: int
+    scanned: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"where": self.where, "jobs": list(self.jobs), "cursor": self.cursor, "scanned": self.scanned}
+
+
+@dataclass(frozen=True)
+class ThroughputMinute:
+    """What our pools finished in the minute starting at ``minute`` (epoch seconds), per
+    job name: ``processed`` (every finished job) and ``failed`` (those that went to the
+    retry or dead set). Go pools keep no such counters: they are not in these numbers."""
+
+    minute: int
+    processed: dict[str, int]
+    failed: dict[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"t": self.minute, "processed": sum(self.processed.values()), "failed": sum(self.failed.values()),
+                "by_job": {n: {"processed": self.processed.get(n, 0), "failed": self.failed.get(n, 0)}
+                           for n in sorted(set(self.processed) | set(self.failed))}}

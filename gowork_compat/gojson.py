@@ -757,13 +757,175 @@ def _too_deep(data: bytes) -> bool:
 _DEPTH_ERROR: Final = f"invalid JSON: exceeded max depth (Go reads at most {MAX_DEPTH} nested arrays and objects)"
 
 
+# The non-recursive decoder, for text nested deeper than the C decoder's recursion allows.
+# It reads exactly what ``json.JSONDecoder`` (strict, with the hooks below) reads and builds
+# the same values; errors are the stdlib's ValueErrors (json.JSONDecodeError) or GoJSONError.
+_ws: Final = re.compile(r"[ \t\n\r]*").match
+
+
+def _skip_ws(s: str, idx: int) -> int:
+    m = _ws(s, idx)
+    return idx if m is None else m.end()
+
+
+_number: Final = re.compile(r"(-?(?:0|[1-9][0-9]*))(\.[0-9]+)?([eE][-+]?[0-9]+)?").match
+_chunk: Final = re.compile(r'([^"\\\x00-\x1f]*)(["\\\x00-\x1f])').match
+_hex4: Final = re.compile(r"[0-9a-fA-F]{4}").fullmatch
+_ESCAPES: Final = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_CONSTANTS: Final = (("NaN", "NaN"), ("Infinity", "Infinity"), ("-Infinity", "-Infinity"))
+
+
+def _scan_string(s: str, end: int) -> tuple[str, int]:
+    """The string whose opening quote is at ``end - 1``, and the index after its closing one
+    (``json.decoder.scanstring`` with strict=True)."""
+    begin = end - 1
+    parts: list[str] = []
+    append = parts.append
+    while True:
+        m = _chunk(s, end)
+        if m is None:
+            raise json.JSONDecodeError("Unterminated string starting at", s, begin)
+        end = m.end()
+        content, term = m.groups()
+        if content:
+            append(content)
+        if term == '"':
+            return "".join(parts), end
+        if term != "\\":
+            raise json.JSONDecodeError(f"Invalid control character {term!r} at", s, end - 1)
+        esc = s[end:end + 1]
+        if not esc:
+            raise json.JSONDecodeError("Unterminated string starting at", s, begin)
+        if esc != "u":
+            char = _ESCAPES.get(esc)
+            if char is None:
+                raise json.JSONDecodeError(f"Invalid \\escape: {esc!r}", s, end)
+            append(char)
+            end += 1
+            continue
+        hex1 = s[end + 1:end + 5]
+        if _hex4(hex1) is None:
+            raise json.JSONDecodeError("Invalid \\uXXXX escape", s, end - 1)
+        uni = int(hex1, 16)
+        end += 5
+        if 0xD800 <= uni <= 0xDBFF and s[end:end + 2] == "\\u":
+            hex2 = s[end + 2:end + 6]
+            if _hex4(hex2) is None:
+                raise json.JSONDecodeError("Invalid \\uXXXX escape", s, end + 1)
+            uni2 = int(hex2, 16)
+            if 0xDC00 <= uni2 <= 0xDFFF:  # a pair: one character
+                uni = 0x10000 + (((uni - 0xD800) << 10) | (uni2 - 0xDC00))
+                end += 6
+        append(chr(uni))
+
+
+class _Object:
+    """An object being read: its members so far and the name of the one being read."""
+
+    __slots__ = ("members", "name")
+
+    def __init__(self, name: str) -> None:
+        self.members: list[tuple[str, Any]] = []
+        self.name = name
+
+
+def _member_name(s: str, idx: int) -> tuple[str, int]:
+    """The name at ``idx`` (whitespace skipped) and the index after its ``:`` and whitespace."""
+    idx = _skip_ws(s, idx)
+    if s[idx:idx + 1] != '"':
+        raise json.JSONDecodeError("Expecting property name enclosed in double quotes", s, idx)
+    name, idx = _scan_string(s, idx + 1)
+    idx = _skip_ws(s, idx)
+    if s[idx:idx + 1] != ":":
+        raise json.JSONDecodeError("Expecting ':' delimiter", s, idx)
+    return name, _skip_ws(s, idx + 1)
+
+
+def _decode_deep(s: str, parse_int: Callable[[str], Any], parse_float: Callable[[str], Any],
+                 pairs: bool) -> Any:
+    """``s`` decoded as :data:`_std_decoder` (``pairs``: :data:`_pairs_decoder`) does, with
+    an explicit stack instead of recursion; refuses more than :data:`MAX_DEPTH` levels."""
+    stack: list[list[Any] | _Object] = []
+    idx = _skip_ws(s, 0)
+    value: Any
+    while True:
+        # one value at idx (whitespace skipped): a scalar, an empty or a new container
+        c = s[idx:idx + 1]
+        if c == "{" or c == "[":
+            if len(stack) >= MAX_DEPTH:
+                raise GoJSONError(_DEPTH_ERROR)
+            idx = _skip_ws(s, idx + 1)
+            if c == "[":
+                if s[idx:idx + 1] == "]":
+                    value, idx = [], idx + 1
+                else:
+                    stack.append([])
+                    continue
+            elif s[idx:idx + 1] == "}":
+                value, idx = (_Pairs() if pairs else {}), idx + 1
+            else:
+                name, idx = _member_name(s, idx)
+                stack.append(_Object(name))
+                continue
+        elif c == '"':
+            value, idx = _scan_string(s, idx + 1)
+        elif c == "n" and s.startswith("null", idx):
+            value, idx = None, idx + 4
+        elif c == "t" and s.startswith("true", idx):
+            value, idx = True, idx + 4
+        elif c == "f" and s.startswith("false", idx):
+            value, idx = False, idx + 5
+        else:
+            m = _number(s, idx)
+            if m is None:
+                for literal, name in _CONSTANTS:
+                    if s.startswith(literal, idx):
+                        _reject_constant(name)
+                raise json.JSONDecodeError("Expecting value", s, idx)
+            integer, frac, exp = m.groups()
+            value = parse_float(integer + (frac or "") + (exp or "")) if frac or exp else parse_int(integer)
+            idx = m.end()
+        # the value is complete: add it to its container, closing those that end here
+        while True:
+            idx = _skip_ws(s, idx)
+            if not stack:
+                if idx != len(s):
+                    raise json.JSONDecodeError("Extra data", s, idx)
+                return value
+            top = stack[-1]
+            c = s[idx:idx + 1]
+            if type(top) is list:
+                top.append(value)
+                if c == ",":
+                    idx = _skip_ws(s, idx + 1)
+                    break
+                if c != "]":
+                    raise json.JSONDecodeError("Expecting ',' delimiter", s, idx)
+                value = stack.pop()
+                idx += 1
+                continue
+            assert type(top) is _Object
+            top.members.append((top.name, value))
+            if c == ",":
+                top.name, idx = _member_name(s, idx + 1)
+                break
+            if c != "}":
+                raise json.JSONDecodeError("Expecting ',' delimiter", s, idx)
+            stack.pop()
+            value = _Pairs(top.members) if pairs else dict(top.members)
+            idx += 1
+
+
 def _slow_loads(data: bytes) -> Any:
     text = data.decode("utf-8", _ERRORS)
     try:
-        value = _std_decoder.decode(text)
+        try:
+            value = _std_decoder.decode(text)
+        except RecursionError:  # nested deeper than the C decoder goes (Go reads MAX_DEPTH levels)
+            value = _decode_deep(text, _parse_int, _parse_float, False)
     except GoJSONError:
         raise
-    except (ValueError, RecursionError) as exc:
+    except ValueError as exc:
         raise GoJSONError(f"invalid JSON: {exc}") from None
     if _surrogate_escape(data) is not None:
         value = _unsurrogate(value)
@@ -878,10 +1040,13 @@ def loads_members(data: bytes) -> list[tuple[str, Any]] | Any:
         raise GoJSONError(_DEPTH_ERROR)
     text = data.decode("utf-8", _ERRORS)
     try:
-        value = _pairs_decoder.decode(text)
+        try:
+            value = _pairs_decoder.decode(text)
+        except RecursionError:  # nested deeper than the C decoder goes (Go reads MAX_DEPTH levels)
+            value = _decode_deep(text, _parse_int_marked, _parse_float_marked, True)
     except GoJSONError:
         raise
-    except (ValueError, RecursionError) as exc:
+    except ValueError as exc:
         raise GoJSONError(f"invalid JSON: {exc}") from None
     if type(value) is not _Pairs:
         return _plain(value)

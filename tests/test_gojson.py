@@ -17,24 +17,6 @@ from hypothesis import strategies as st
 from gowork_compat import gojson
 from gowork_compat.gojson import GoJSONError, InvalidArgsError, check_args, dumps, loads
 
-
-def _decodes_go_depth() -> bool:
-    try:
-        gojson.loads(b"[" * gojson.MAX_DEPTH + b"]" * gojson.MAX_DEPTH)
-    except gojson.GoJSONError:
-        return False
-    return True
-
-
-# KNOWN BUG, found by scripts/compat-envs.sh: decoding the 10,000 levels Go reads works only
-# with orjson < 3.9 (no depth limit), which this machine had by hand; orjson >= 3.9 stops at
-# 1,024 levels and the stdlib fallback at Python's recursion limit, so every fresh install
-# (any current orjson, or none) fails. Remove this marker with the fix in gowork_compat.gojson.
-needs_deep_decode = pytest.mark.skipif(
-    not _decodes_go_depth(),
-    reason="KNOWN BUG: gojson.loads cannot decode Go's 10,000 nesting levels here (orjson >= 3.9 "
-           "stops at 1,024, the stdlib fallback at the recursion limit); only orjson < 3.9 can")
-
 FFFD = b"\xef\xbf\xbd"
 
 # (python float, json.Marshal of that float64)
@@ -307,7 +289,8 @@ def test_check_args_cycle() -> None:
 
 # --------------------------------------------------------------------------- loads
 
-@pytest.mark.parametrize(("raw", "expected"), [
+# (JSON text, what loads gives)
+LOADS_VECTORS: list[tuple[bytes, Any]] = [
     (b'{"a":1,"b":[1.5,"x",null,true]}', {"a": 1, "b": [1.5, "x", None, True]}),
     (b"123456789012345678901234567890", 123456789012345678901234567890),
     (b"[18446744073709551616, -9223372036854775809]", [2**64, -(2**63) - 1]),
@@ -327,7 +310,16 @@ def test_check_args_cycle() -> None:
     (b"1E2", 100.0),
     (b"1e-400", 0.0),
     (b"1" + b"0" * 300, 10**300),  # exact, within float64's range
-])
+]
+# JSON text Go refuses to decode into interface{}
+LOADS_REJECTS: list[bytes] = [
+    b"", b"{", b"[1,]", b"01", b"NaN", b"Infinity", b"-Infinity", b'{"a":NaN}', b"1e400", b"-1e400",
+    b'{"a":1} x', b"\xef\xbb\xbf{}", b'"a\x00"', b"{'a':1}", b"1 2", b'{"a":1,}',
+    b"[1" + b"0" * 400 + b"]", b"-1" + b"0" * 309,  # beyond float64: Go cannot decode them
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), LOADS_VECTORS)
 def test_loads(raw: bytes, expected: Any) -> None:
     got = loads(raw)
     assert got == expected and type(got) is type(expected)
@@ -349,11 +341,7 @@ def test_loads_str_and_buffers() -> None:
     assert loads(memoryview(b"[2]")) == [2]
 
 
-@pytest.mark.parametrize("raw", [
-    b"", b"{", b"[1,]", b"01", b"NaN", b"Infinity", b"-Infinity", b'{"a":NaN}', b"1e400", b"-1e400",
-    b'{"a":1} x', b"\xef\xbb\xbf{}", b'"a\x00"', b"{'a':1}", b"1 2", b'{"a":1,}',
-    b"[1" + b"0" * 400 + b"]", b"-1" + b"0" * 309,  # beyond float64: Go cannot decode them
-])
+@pytest.mark.parametrize("raw", LOADS_REJECTS)
 def test_loads_rejects(raw: bytes) -> None:
     with pytest.raises(GoJSONError, match=r"^(invalid JSON: |invalid character |number .* is out of float64 range)"):
         loads(raw)
@@ -423,7 +411,6 @@ def _nested(depth: int) -> bytes:
     return b"[" * depth + b"]" * depth
 
 
-@needs_deep_decode
 def test_decode_and_encode_share_gos_depth_limit() -> None:
     """Go's decoder reads up to 10,000 nested arrays/objects and refuses one more; ours
     does the same, and the encoder writes back everything the decoder accepts."""
@@ -445,7 +432,6 @@ def test_decode_and_encode_share_gos_depth_limit() -> None:
         dumps(value)  # 10,001 levels
 
 
-@needs_deep_decode
 def test_deep_job_payload_round_trips_and_one_level_more_is_refused() -> None:
     from gowork_compat.job import Job, JobDecodeError
 
@@ -465,3 +451,166 @@ def test_check_args_accepts_what_a_go_worker_can_decode() -> None:
     check_args({"a": value})
     with pytest.raises(InvalidArgsError, match="nested too deeply"):
         check_args({"a": [value]})
+
+
+# --------------------------------------------------------------------------- the non-recursive decoder
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal values of equal types all the way down (dict and member order, the sign of
+    zero, OutOfRange texts), without recursion."""
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if type(x) is not type(y):
+            return False
+        if isinstance(x, dict):
+            if list(x) != list(y):
+                return False
+            stack.extend((x[k], y[k]) for k in x)
+        elif isinstance(x, list):  # lists, _Pairs and their (name, value) tuples
+            if len(x) != len(y):
+                return False
+            stack.extend(zip(x, y))
+        elif isinstance(x, tuple):
+            if len(x) != len(y):
+                return False
+            stack.extend(zip(x, y))
+        elif isinstance(x, gojson.OutOfRange):
+            if x.text != y.text:
+                return False
+        elif isinstance(x, float):
+            if x != y or math.copysign(1, x) != math.copysign(1, y):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def _outcome(decode: Any, text: str) -> tuple[str, Any]:
+    try:
+        return "ok", decode(text)
+    except GoJSONError as exc:  # ours: compared word for word
+        return "go", str(exc)
+    except ValueError:  # the stdlib's syntax errors (their wording varies between Pythons)
+        return "syntax", None
+
+
+def _agree(text: str) -> None:
+    """The explicit-stack decoder reads ``text`` exactly as the stdlib decoders loads and
+    loads_members use (both hook sets): same value, or an error of the same kind."""
+    cases = [(gojson._std_decoder, gojson._parse_int, gojson._parse_float, False),
+             (gojson._pairs_decoder, gojson._parse_int_marked, gojson._parse_float_marked, True)]
+    for std, parse_int, parse_float, pairs in cases:
+        want = _outcome(std.decode, text)
+        got = _outcome(lambda t: gojson._decode_deep(t, parse_int, parse_float, pairs), text)  # noqa: B023
+        assert got[0] == want[0], (text, got, want)
+        assert _same(got[1], want[1]), (text, got, want)
+
+
+# mostly valid text; the last two are not JSON whitespace
+_ws = st.sampled_from(["", "", "", "", "", "", " ", "\n\t ", "\r", "", "", "", "", "\x0b", "\u00a0"])
+_string_text = st.one_of(
+    st.text().map(json.dumps),
+    st.text().map(lambda s: json.dumps(s, ensure_ascii=False)),
+    st.lists(st.one_of(
+        st.characters(blacklist_categories=("Cs",)),
+        st.sampled_from(["\\ud800", "\\udc00", "\\ud83d\\ude00", "\\uD83D\\uDE00", "\\ud83d\\u0041", "\\ud83d\\u12",
+                         "\\u00e9", "\\n", "\\/", "\\b", "\\x", "\\u12", "\\", "\x00", "\x1f", "\x7f", '\\"'])),
+        max_size=8).map(lambda parts: '"' + "".join(parts) + '"'),
+    st.just('"unterminated'),
+)
+_scalar_text = st.one_of(
+    st.sampled_from(["null", "true", "false", "-0", "0", "-0.0", "1e400", "-1e400", "1E2", "1e-400", "01", "NaN",
+                     "Infinity", "-Infinity", "nul", "tru", "1.", "1e", "1e+", "-", ".5", "+1", "1.5e+3", "0x10"]),
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.from_regex(r"-?(0|[1-9][0-9]{0,320})(\.[0-9]{1,5})?([eE][-+]?[0-9]{1,4})?", fullmatch=True),
+    _string_text,
+)
+
+
+def _array_text(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.tuples(st.lists(st.tuples(_ws, children, _ws), max_size=4), _ws, st.sampled_from([""] * 8 + [","])).map(
+        lambda t: "[" + ",".join(a + v + b for a, v, b in t[0]) + t[2] + t[1] + "]")
+
+
+def _object_text(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    key = st.one_of(_string_text, st.sampled_from(['"a"', '"a"', '"a"', '"A"', '"A"', "a", "'a'"]))
+    sep = st.sampled_from([":"] * 8 + ["", "="])
+    member = st.tuples(_ws, key, _ws, sep, _ws, children, _ws).map("".join)
+    return st.tuples(st.lists(member, max_size=4), _ws, st.sampled_from([""] * 8 + [","])).map(
+        lambda t: "{" + ",".join(t[0]) + t[2] + t[1] + "}")
+
+
+_json_text = st.recursive(_scalar_text, lambda c: st.one_of(_array_text(c), _object_text(c)), max_leaves=20)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.tuples(_ws, _json_text, _ws, st.sampled_from([""] * 12 + [" x", ",", "]", "}", "1"])).map("".join))
+def test_deep_decoder_agrees_with_the_recursive_one_on_random_text(text: str) -> None:
+    _agree(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=40))
+def test_deep_decoder_agrees_with_the_recursive_one_on_random_bytes(data: bytes) -> None:
+    _agree(data.decode("utf-8", gojson._ERRORS))
+
+
+@pytest.mark.parametrize("raw", [raw for raw, _ in LOADS_VECTORS] + LOADS_REJECTS + [
+    b'{"a":1,"A":{"x":-0},"a":null,"t":-0}', b'{"x":1e400,"a":{"b":[-1' + b"0" * 400 + b"]}}",
+    b'{"\\ud800":1,"\\ud801":2}', b'{ }', b"[ ]", b'[1 , {"a" : [ ] } ]', b"[1,2", b'{"a"', b'{"a":', b"[" * 50,
+])
+def test_deep_decoder_agrees_with_the_recursive_one_on_the_vectors(raw: bytes) -> None:
+    _agree(raw.decode("utf-8", gojson._ERRORS))
+
+
+# an object (duplicate names, -0, a lone and a paired surrogate escape, invalid UTF-8, a big
+# int, an escaped name) nesting 2 levels, to be wrapped in arrays
+_INNER = b'{"a":1,"b":[-0,"\\ud800\\ud83d\\ude00\xff",123456789012345678901234567890],"a":{"\\u00e9":"<&>"}}'
+
+
+@pytest.mark.parametrize("levels", [1_025, 5_000, 10_000])
+def test_loads_reads_deep_text_as_it_reads_shallow_text(levels: int) -> None:
+    deep = b"[" * (levels - 2) + _INNER + b"]" * (levels - 2)
+    got = loads(deep)
+    direct = gojson._decode_deep(deep.decode("utf-8", gojson._ERRORS), gojson._parse_int, gojson._parse_float, False)
+    for _ in range(levels - 2):
+        assert type(got) is list and len(got) == 1 and type(direct) is list and len(direct) == 1
+        got, direct = got[0], direct[0]
+    want = loads(_INNER)
+    assert _same(got, want)
+    assert want == {"a": {"é": "<&>"}, "b": [-0.0, "\ufffd😀\ufffd", 123456789012345678901234567890]}
+    assert _same(gojson._unsurrogate(direct), want)
+    assert dumps(loads(deep)) == b"[" * (levels - 2) + dumps(want) + b"]" * (levels - 2)
+
+
+@pytest.mark.parametrize("levels", [1_025, 5_000, 10_000])
+def test_loads_members_reads_deep_text_as_it_reads_shallow_text(levels: int) -> None:
+    head, tail = b'{"x":1e400,"d":', b',"d":2,"t":-0,"d":'
+    deep = (head + b"[" * (levels - 3) + _INNER + b"]" * (levels - 3)
+            + tail + b"[" * (levels - 1) + b"]" * (levels - 1) + b"}")
+    got = gojson.loads_members(deep)
+    want = gojson.loads_members(head + b"[" + _INNER + b"]" + tail + b"[[]]}")
+    assert isinstance(got, list) and isinstance(want, list)
+    assert [k for k, _ in got] == [k for k, _ in want] == ["x", "d", "d", "t", "d"]
+    assert type(got[0][1]) is gojson.OutOfRange and got[0][1].text == "1e400"
+    assert type(got[3][1]) is gojson.NegZeroLiteral
+    inner = got[1][1]
+    for _ in range(levels - 3):
+        inner = inner[0]
+    assert _same(inner, want[1][1][0])
+    assert _same(got[2:4], want[2:4])
+    assert gojson.dumps(got[4][1]) == b"[" * (levels - 1) + b"]" * (levels - 1)
+
+
+def test_one_level_more_than_go_reads_is_refused_by_every_decoder() -> None:
+    too_deep = b"[" * 10_000 + b'{"a":1}' + b"]" * 10_000  # 10,001 levels
+    with pytest.raises(GoJSONError, match="exceeded max depth"):
+        loads(too_deep)
+    with pytest.raises(GoJSONError, match="exceeded max depth"):
+        gojson.loads_members(b'{"a":' + too_deep + b"}")
+    for pairs in (False, True):  # the explicit-stack decoder counts levels on its own too
+        with pytest.raises(GoJSONError, match="exceeded max depth"):
+            gojson._decode_deep(too_deep.decode(), gojson._parse_int, gojson._parse_float, pairs)
+        gojson._decode_deep(too_deep[1:-1].decode(), gojson._parse_int, gojson._parse_float, pairs)

@@ -23,7 +23,6 @@ from gowork_compat.pool import WorkerPool
 from gowork_compat.worker import JobOptions
 from tests.conftest import free_port
 from tests.conftest import until as _until
-from tests.test_gojson import needs_deep_decode
 
 
 def until(pred: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
@@ -39,7 +38,6 @@ def _deep(levels: int) -> Any:
 
 # --------------------------------------------------------------------------- point 3
 
-@needs_deep_decode  # its batch includes a 10,000-level payload
 def test_one_unwritable_job_strands_no_other_job_of_its_batch(redis_url: str, ns: str, r: redis.Redis) -> None:
     """A batch of finished jobs where one failed job cannot be written back (its handler
     put a set into its args) and one has args nested to Go's limit: every job is

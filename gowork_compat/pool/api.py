@@ -130,7 +130,8 @@ class WorkerPool:
         self.watch_timeout = watch_timeout
         self.job_timeout = check_timeout(job_timeout, "job_timeout")
         self.block_warning = float(block_warning)
-        #: opt-in: a job whose args break its contract goes to the dead set unrun, the violation as its error
+        #: Opt-in job contracts (None turns them off). A job whose args break its contract goes to the
+        #: dead set unrun, with the violation as its error.
         self.contracts = as_contracts(contracts)
         self.pool_id = new_id()
         self.job_types: dict[str, JobType] = {}

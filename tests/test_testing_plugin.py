@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import redis
-import tomllib
 
 from gowork_compat import Enqueuer
 from gowork_compat.job import Job
@@ -32,6 +31,7 @@ def test_bundled_harness_source_is_go_harness() -> None:
 
 
 def test_pyproject_declares_the_entry_point_and_extras() -> None:
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is Python 3.11+ (the project's .venv has it)")
     p = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert p["project"]["entry-points"]["pytest11"] == {"gowork_compat": "gowork_compat.testing.pytest_entry"}
     testing = set(p["project"]["optional-dependencies"]["testing"])

@@ -82,6 +82,9 @@ class WorkerPool:
     * ``job_timeout`` -- default of :attr:`JobOptions.timeout` in seconds (None: none).
     * ``block_warning`` -- seconds an async handler may keep the event loop busy before a
       warning, once per job name (0: off).
+    * ``contracts`` -- opt-in job contracts (JSON Schemas per job name, see
+      :mod:`gowork_compat.contracts`): a job whose args break its contract goes to the dead
+      set unrun, with the violation as its error (beyond Go; Go pools are not affected).
     """
 
     def __init__(

@@ -113,6 +113,9 @@ def main() -> int:
                 shutil.copy2(src, dst)
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         wanted = [] if a.full else patterns(BOUNDED)
+        # "!PATTERN" lines leave mutants out of the bounded pass (code not yet guarded: see the file)
+        left_out = [p[1:] for p in wanted if p.startswith("!")]
+        wanted = [p for p in wanted if not p.startswith("!")]
         started = time.monotonic()
         if a.report_only:
             run = subprocess.CompletedProcess([], 0, "", "")
@@ -130,7 +133,8 @@ def main() -> int:
             if stale:
                 print(f"mutation: patterns of {BOUNDED.name} that match no mutant (renamed code?): {stale}")
                 return 1
-            codes = {k: v for k, v in codes.items() if any(fnmatch.fnmatchcase(k, p) for p in wanted)}
+            codes = {k: v for k, v in codes.items() if any(fnmatch.fnmatchcase(k, p) for p in wanted)
+                     and not any(fnmatch.fnmatchcase(k, p) for p in left_out)}
         equivalent = set(patterns(EQUIVALENT))
         alive = sorted(k for k, v in codes.items() if v not in KILLED and k not in equivalent)
         by_module: dict[str, Counter[str]] = {}

@@ -130,7 +130,7 @@ def test_webui_on_a_taken_port_has_its_own_exit_code(gw: GW) -> None:
         port = taken.getsockname()[1]
         p = gw("webui", "--port", str(port), timeout=60)
     one_error_line(p, 4, f"cannot listen on 127.0.0.1:{port}", "port is taken", "--port")
-    assert "4 the web UI cannot listen" in run("--help").stdout
+    assert "4 the web UI (or a metrics server) cannot listen" in run("--help").stdout
 
 
 def test_master_by_key_duplicate_says_the_args_were_replaced(gw: GW, r: redis.Redis, ns: str) -> None:

@@ -69,6 +69,8 @@ def state(r: redis.Redis, ns: str, pool_ids: list[str], err_prefix: str = "") ->
         name = norm(key.decode()[len(prefix):])
         if name == "worker_pools" or name.startswith("worker_pools:") or name.startswith("worker:"):
             continue
+        if name.startswith("gowork:stats:"):  # our throughput counters (keys Go ignores)
+            continue
         t = r.type(key)
         if t == b"list":
             out[name] = r.lrange(key, 0, -1)

@@ -28,6 +28,9 @@ from tests.interop.harness import Harness, WorkerProcess
 
 __all__ = ["cluster_setup", "sentinel_setup"]
 
+# failovers take their time (sentinel promotion, rejoin); each wait inside is bounded
+pytestmark = pytest.mark.timeout(300)
+
 JOB = "ha_job"
 #: two pools of 2 workers, 30 ms per job: together slower than the stream, so both stay busy
 CONFIG = {"concurrency": 2, "jobs": {JOB: {"behavior": {"kind": "succeed", "sleep_ms": 30}}}}

@@ -224,8 +224,8 @@ class ClusterSetup:
             n.stop()
 
 
-@pytest.fixture
-def sentinel_setup() -> Iterator[SentinelSetup]:
+def running_sentinels() -> Iterator[SentinelSetup]:
+    """A started master + replica + 3 sentinels in a temporary directory, stopped after."""
     with tempfile.TemporaryDirectory(prefix="gowork-sentinel-") as d:
         s = SentinelSetup(Path(d))
         try:
@@ -235,8 +235,8 @@ def sentinel_setup() -> Iterator[SentinelSetup]:
             s.stop()
 
 
-@pytest.fixture(scope="module")
-def cluster_setup() -> Iterator[ClusterSetup]:
+def running_cluster() -> Iterator[ClusterSetup]:
+    """A started 3 + 3 cluster in a temporary directory, stopped after."""
     with tempfile.TemporaryDirectory(prefix="gowork-cluster-") as d:
         c = ClusterSetup(Path(d))
         try:
@@ -244,6 +244,10 @@ def cluster_setup() -> Iterator[ClusterSetup]:
             yield c
         finally:
             c.stop()
+
+
+sentinel_setup = pytest.fixture(running_sentinels, name="sentinel_setup")
+cluster_setup = pytest.fixture(running_cluster, scope="module", name="cluster_setup")
 
 
 def wait_time(start: float) -> float:

@@ -6,9 +6,6 @@ import asyncio
 import json
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
@@ -21,7 +18,7 @@ from gowork_compat.client import AsyncClient, Client
 from gowork_compat.namespaces import find_namespaces
 from gowork_compat.webui import create_app
 from tests.conftest import RedisServer, until
-from tests.ha_servers import SERVICE, ClusterSetup, SentinelSetup
+from tests.ha_servers import SERVICE, ClusterSetup, SentinelSetup, running_cluster, running_sentinels
 from tests.test_webui import TestClient
 
 # -- URLs and namespaces (no server) ---------------------------------------------------------
@@ -94,15 +91,7 @@ def test_durable_enqueue_without_replica_is_refused(redis_server: RedisServer, n
 
 # -- Sentinel ------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def sentinels() -> Iterator[SentinelSetup]:
-    with tempfile.TemporaryDirectory(prefix="gowork-sentinel-") as d:
-        s = SentinelSetup(Path(d))
-        try:
-            s.start()
-            yield s
-        finally:
-            s.stop()
+sentinels = pytest.fixture(running_sentinels, scope="module", name="sentinels")
 
 
 def _run_one(pool: WorkerPool, enqueue: object, ran: list[int], n: int) -> None:
@@ -150,15 +139,7 @@ def test_sentinel_every_entry_point_and_a_failover(sentinels: SentinelSetup, ns:
 
 # -- Cluster -------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[ClusterSetup]:
-    with tempfile.TemporaryDirectory(prefix="gowork-cluster-") as d:
-        c = ClusterSetup(Path(d))
-        try:
-            c.start()
-            yield c
-        finally:
-            c.stop()
+cluster = pytest.fixture(running_cluster, scope="module", name="cluster")
 
 
 def _namespaces_on_two_shards(c: ClusterSetup, base: str) -> tuple[str, str]:

@@ -16,6 +16,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
 COPY gowork_compat/ gowork_compat/
+# the package data gowork_compat/spec/ and testing/go_harness/ link to (symlinks in the source tree)
+COPY spec/*.json spec/
+COPY go-harness/*.go go-harness/go.mod go-harness/go.sum go-harness/
 RUN pip install ".[web]" && rm -rf /src
 
 # `gowork worker compose_app.worker_app:pool` imports from the working directory

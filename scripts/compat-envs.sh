@@ -4,7 +4,8 @@
 #   lowest: Python 3.10 with the lowest supported release of every dependency
 #           (pip's constraints file scripts/constraints-lowest.txt = pyproject's lower bounds)
 #   newest: Python 3.13 with the newest releases PyPI has today
-# Usage: bash scripts/compat-envs.sh [lowest|newest]...   (default: both; in build/compat/)
+# Usage: bash scripts/compat-envs.sh [lowest|newest]...   (default: both, at the same time, each
+# logging to build/compat/NAME.log; GOWORK_COMPAT_SERIAL=1 runs them one after the other)
 # Needs python3.10 and python3.13 on PATH (pyenv's shims here), redis-server and the built
 # harness (scripts/setup.sh); PYTHON310/PYTHON313 override the interpreters.
 set -euo pipefail
@@ -61,14 +62,39 @@ run_env() {
      "$venv/bin/python" -m pytest -q -p no:cacheprovider "${TESTS[@]}")
 }
 
-envs=("$@")
-[ ${#envs[@]} -gt 0 ] || envs=(lowest newest)
-for e in "${envs[@]}"; do
+run_named() {
+  local e=$1 py
   case $e in
     lowest) py=${PYTHON310:-}; [ -n "$py" ] || py=$(find_python 3.10)
             run_env lowest "$py" -c scripts/constraints-lowest.txt ;;
     newest) py=${PYTHON313:-}; [ -n "$py" ] || py=$(find_python 3.13)
             run_env newest "$py" --upgrade ;;
-    *) echo "compat-envs: unknown environment '$e' (lowest, newest)" >&2; exit 2 ;;
+    *) echo "compat-envs: unknown environment '$e' (lowest, newest)" >&2; return 2 ;;
   esac
+}
+
+envs=("$@")
+[ ${#envs[@]} -gt 0 ] || envs=(lowest newest)
+if [ ${#envs[@]} -eq 1 ] || [ -n "${GOWORK_COMPAT_SERIAL:-}" ]; then
+  for e in "${envs[@]}"; do run_named "$e"; done
+  exit 0
+fi
+# Several environments: at once (their installs wait on the network, their tests on Redis and
+# the harness as much as on the CPU), each into its own log, printed when it ends.
+mkdir -p "$DIR"
+t0=$SECONDS
+pids=()
+for e in "${envs[@]}"; do
+  run_named "$e" >"$DIR/$e.log" 2>&1 &
+  pids+=($!)
 done
+failed=()
+for i in "${!envs[@]}"; do
+  if ! wait "${pids[$i]}"; then failed+=("${envs[$i]}"); fi
+  cat "$DIR/${envs[$i]}.log" >&2
+done
+echo "compat-envs: ${envs[*]} in $((SECONDS - t0)) s" >&2
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "compat-envs: failed: ${failed[*]}" >&2
+  exit 1
+fi

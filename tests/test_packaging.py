@@ -1,6 +1,7 @@
 """Packaging and install: declared dependency bounds equal what the minimum-versions
 environment installs, one source for the version, the license, README links that PyPI can
-render, what ``gowork demo`` says outside a checkout, and mypy seeing the editable install."""
+render, what ``gowork demo`` says outside a checkout, mypy seeing the editable install, and the
+package data of the built wheel (the schemas and the harness source, links in the source tree)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +164,33 @@ def test_mypy_finds_the_package_from_the_editable_install(tmp_path: Path) -> Non
     assert re.search(r'user.py:3: note: Revealed type is "(builtins\.)?int"', p.stdout), p.stdout
     assert 'user.py:5: error: Incompatible return value type (got "str", expected "int")' in p.stdout, p.stdout
     assert "import-not-found" not in p.stdout and "import-untyped" not in p.stdout
+
+
+def test_wheel_holds_the_schemas_and_the_harness_source(tmp_path: Path) -> None:
+    """gowork_compat/spec/*.json and gowork_compat/testing/go_harness are links to spec/ and
+    go-harness/ (one source); the wheel built from the tracked files holds their contents."""
+    assert (ROOT / "gowork_compat/testing/go_harness").resolve() == (ROOT / "go-harness").resolve()
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    src = tmp_path / "src"
+    for name in tracked.decode().split("\0"):
+        if not name or not (ROOT / name).exists() and not (ROOT / name).is_symlink():
+            continue
+        dst = src / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if (ROOT / name).is_symlink():
+            dst.symlink_to(os.readlink(ROOT / name))
+        else:
+            shutil.copy2(ROOT / name, dst)
+    p = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--disable-pip-version-check",
+                        "-w", str(tmp_path / "dist"), str(src)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    (wheel,) = (tmp_path / "dist").glob("gowork_compat-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    harness = {n.rsplit("/", 1)[1]: b for n, b in files.items() if n.startswith("gowork_compat/testing/go_harness/")}
+    want = {f.name: f.read_bytes() for f in (ROOT / "go-harness").iterdir()
+            if f.is_file() and f.suffix in (".go", ".mod", ".sum")}
+    assert harness == want
+    schemas = {n.rsplit("/", 1)[1]: b for n, b in files.items() if n.startswith("gowork_compat/spec/")}
+    assert schemas == {f.name: f.read_bytes() for f in (ROOT / "spec").glob("*.schema.json")}
+    assert len(schemas) == 4

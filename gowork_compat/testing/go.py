@@ -27,7 +27,8 @@ from ..keys import Keys
 
 __all__ = ["BUNDLED_HARNESS_SOURCE", "GoWorkerError", "UserWorker", "bundled_harness", "harness_for"]
 
-#: the Go source of the harness shipped with this package
+#: the Go source of the harness shipped with this package (in the source tree: a link to go-harness/,
+#: which the wheel and sdist hold as files)
 BUNDLED_HARNESS_SOURCE = Path(__file__).resolve().parent / "go_harness"
 #: the harness image (Dockerfile.harness of the repository) used when Go is not installed
 HARNESS_IMAGE = os.environ.get("GOWORK_HARNESS_IMAGE") or "gowork-compat-harness:test"
@@ -60,7 +61,7 @@ def bundled_harness() -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="gowork-harness-build-") as tmp:
             src = Path(tmp) / "go-harness"
-            shutil.copytree(BUNDLED_HARNESS_SOURCE, src, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+            shutil.copytree(BUNDLED_HARNESS_SOURCE, src, ignore=shutil.ignore_patterns("__pycache__", "*.py", "gowork-harness", "cronref"))
             built = build_harness(src, Path(tmp) / "gowork-harness")
             os.replace(built, out)  # atomic: parallel test processes may build at once
     return out

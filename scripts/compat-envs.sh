@@ -16,14 +16,13 @@ DIR=${GOWORK_COMPAT_DIR:-$ROOT/build/compat}
 # The unit tests, less those that say nothing more about dependency versions and cost most
 # of the time: the CLI's (a process per test over the same library calls the other tests
 # make; more than half the unit time), the benchmark smoke run and the bounded chaos run
-# (speed and robustness), the compose test (containers: the main run has them) and the page tests in
-# Chromium (the page; its JSON API is tested here by test_webui*.py). Plus the
+# (speed and robustness) and the compose test (containers: the main run has them). Plus the
 # interop tests that cover the dependency-facing paths: enqueue in both directions (redis-py,
 # hiredis) and Go's web UI API next to ours (starlette, uvicorn).
 # (files, not the directory: pytest drops a directory given next to files inside it)
 TESTS=()
 for f in tests/test_*.py; do
-  case $f in tests/test_cli*.py|tests/test_benchmarks_smoke.py|tests/test_chaos_quick.py|tests/test_compose.py|tests/test_webui_page*.py) ;; *) TESTS+=("$f") ;; esac
+  case $f in tests/test_cli*.py|tests/test_benchmarks_smoke.py|tests/test_chaos_quick.py|tests/test_compose.py) ;; *) TESTS+=("$f") ;; esac
 done
 TESTS+=(tests/interop/test_enqueue_interop.py tests/interop/test_webui_interop.py)
 

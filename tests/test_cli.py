@@ -497,7 +497,7 @@ def test_inspect_pools_busy_retry_and_all(gw: Callable[..., subprocess.Completed
         raise ValueError("try again")
 
     pool.job("slow", slow)
-    pool.job("flaky", flaky, max_fails=5)
+    pool.job("flaky", flaky, max_fails=5, backoff=lambda job: 3600)  # stays in retry however slow the test
     pool.start()
     try:
         enq = Enqueuer(redis_url, ns)

@@ -173,7 +173,7 @@ def test_wheel_holds_the_schemas_and_the_harness_source(tmp_path: Path) -> None:
     tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
     src = tmp_path / "src"
     for name in tracked.decode().split("\0"):
-        if not name or not (ROOT / name).exists() and not (ROOT / name).is_symlink():
+        if not name or (not (ROOT / name).exists() and not (ROOT / name).is_symlink()):
             continue
         dst = src / name
         dst.parent.mkdir(parents=True, exist_ok=True)

@@ -61,7 +61,8 @@ def bundled_harness() -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="gowork-harness-build-") as tmp:
             src = Path(tmp) / "go-harness"
-            shutil.copytree(BUNDLED_HARNESS_SOURCE, src, ignore=shutil.ignore_patterns("__pycache__", "*.py", "gowork-harness", "cronref"))
+            shutil.copytree(BUNDLED_HARNESS_SOURCE, src,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.py", "gowork-harness", "cronref"))
             built = build_harness(src, Path(tmp) / "gowork-harness")
             os.replace(built, out)  # atomic: parallel test processes may build at once
     return out

@@ -18,14 +18,16 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from itertools import pairwise
 from pathlib import Path
 from typing import IO
 
 import pytest
 
-from gowork_compat.harness import HarnessError
+from gowork_compat.harness import Harness as GoHarness
+from gowork_compat.harness import HarnessError, WorkerProcess
 from gowork_compat.pool import DEFAULT_SLEEP_BACKOFFS, WorkerPool
 from tests.conftest import RedisServer, until
 from tests.interop.harness import Harness
@@ -107,17 +109,21 @@ def gaps_ms(times: list[float]) -> list[float]:
 def assert_cadence(side: str, times: list[float], backoffs: Sequence[int], n: int) -> None:
     gaps = gaps_ms(times)[:n]
     want = expected_gaps(backoffs, n)
+    print(f"{side}: idle gaps {gaps} ms, expected {want}")
     assert len(gaps) == n, f"{side}: {len(gaps)} gaps between empty fetches, wanted {n}: {gaps}"
     bad = [(i + 1, g, w) for i, (g, w) in enumerate(zip(gaps, want)) if not low(w) <= g <= high(w)]
     assert not bad, (f"{side}: idle gaps {gaps} ms do not follow the backoffs {list(backoffs)} "
                      f"(expected {want}); off: (step, seen, expected) {bad}")
 
 
-def idle_cadences(go: Harness, go_config: dict[str, object], pool: WorkerPool, monitor: Monitor,
-                  name: str, n: int, timeout: float) -> tuple[list[float], list[float]]:
-    """Start an idle Go pool and ``pool`` (registered for ``name``), each on its own
-    namespace; return each side's empty-fetch times once both have ``n + 1`` (or at
-    ``timeout``)."""
+Times = Callable[[], tuple[list[float], list[float]]]
+
+
+@contextmanager
+def idle_pools(go: GoHarness, go_config: dict[str, object], pool: WorkerPool, monitor: Monitor,
+               name: str) -> Iterator[tuple[WorkerProcess, Times]]:
+    """An idle Go pool (``go_config``) and ``pool`` (registered for ``name``), each on its
+    own namespace, with a function returning each side's fetch times so far."""
     pool.start()
     try:
         with go.start_worker(go_config) as w:
@@ -126,12 +132,22 @@ def idle_cadences(go: Harness, go_config: dict[str, object], pool: WorkerPool, m
             def times() -> tuple[list[float], list[float]]:
                 return (monitor.fetches(go.namespace, name, go_id),
                         monitor.fetches(pool.namespace, name, pool.pool_id))
-            deadline = time.monotonic() + timeout
-            while min(map(len, times())) <= n and time.monotonic() < deadline:
-                time.sleep(0.1)
-            return times()
+            yield w, times
     finally:
         pool.stop()
+
+
+def wait_fetches(times: Times, n: int, timeout: float) -> tuple[list[float], list[float]]:
+    """Each side's fetch times once both have at least ``n`` (or at ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while min(map(len, times())) < n and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return times()
+
+
+def cadence_timeout(backoffs: Sequence[int], n: int) -> float:
+    """Seconds to wait for ``n`` gaps at the slowest cadence accepted, plus start-up."""
+    return 3 + sum(high(b) for b in expected_gaps(backoffs, n)) / 1000
 
 
 def test_default_idle_cadence_matches_go(harness_bin: Path, private_redis_server: RedisServer,
@@ -143,9 +159,8 @@ def test_default_idle_cadence_matches_go(harness_bin: Path, private_redis_server
     pool = WorkerPool(private_redis_server.url, py_ns, 1, wake_on_enqueue=False)
     pool.job("idle", lambda job: None)
     n = len(DEFAULT_SLEEP_BACKOFFS) - 1  # every step once: 10, 100, 1000, 5000 ms
-    timeout = 2 + sum(high(b) for b in expected_gaps(DEFAULT_SLEEP_BACKOFFS, n)) / 1000
-    go_times, py_times = idle_cadences(go, {"concurrency": 1, "jobs": {"idle": {}}}, pool, monitor,
-                                       "idle", n, timeout)
+    with idle_pools(go, {"concurrency": 1, "jobs": {"idle": {}}}, pool, monitor, "idle") as (_, times):
+        go_times, py_times = wait_fetches(times, n + 1, cadence_timeout(DEFAULT_SLEEP_BACKOFFS, n))
     assert_cadence("Go v0.5.1", go_times, DEFAULT_SLEEP_BACKOFFS, n)
     assert_cadence("Python", py_times, DEFAULT_SLEEP_BACKOFFS, n)
 

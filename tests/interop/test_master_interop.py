@@ -187,5 +187,6 @@ def test_sleep_backoffs_match_go(master_bin: Path, private_redis_server: RedisSe
             before = [f for f in fetches if f <= t]
             assert len(before) > n + 1, f"{side}: no fetch between the enqueue and the job's start"
             assert_cadence(side, before, SLEEP_BACKOFFS, len(before) - 1)
+            assert t - before[-1] <= 0.25, f"{side}: job started {t - before[-1]:.3f} s after the fetch that found it"
     finally:
         monitor.close()

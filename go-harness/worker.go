@@ -12,7 +12,9 @@ package main
 //	                              "sleep_ms": int (sleep in the handler before the outcome, any kind),
 //	                              "checkin": str (job.Checkin(msg) first, then the sleep),
 //	                              "error": str (the returned error's message, default "harness failure")}}},
-//	 "middleware": bool, "periodic": [{"spec": str, "name": str}], "quiet": bool, "exit_after": int}
+//	 "middleware": bool, "periodic": [{"spec": str, "name": str}], "quiet": bool, "exit_after": int,
+//	 "sleep_backoffs": [int] (idle sleeps in ms, WorkerPoolOptions.SleepBackoffs; master builds only,
+//	                          refused by a v0.5.1 build)}
 //
 // Lines printed:
 //
@@ -72,6 +74,8 @@ type workerConfig struct {
 	Periodic    []periodicConfig     `json:"periodic"`
 	Quiet       bool                 `json:"quiet"`
 	ExitAfter   int64                `json:"exit_after"`
+	// SleepBackoffs: see pooloptions_master.go / pooloptions_v051.go.
+	SleepBackoffs []int64 `json:"sleep_backoffs"`
 }
 
 // harnessContext is the pool's context type; the handlers are generic functions.
@@ -199,6 +203,11 @@ func parseWorkerConfig(text []byte) workerConfig {
 	if cfg.Concurrency == 0 {
 		cfg.Concurrency = 10
 	}
+	for _, ms := range cfg.SleepBackoffs {
+		if ms < 0 {
+			fail("worker config: sleep_backoffs are non-negative milliseconds, got %d", ms)
+		}
+	}
 	for name, jc := range cfg.Jobs {
 		switch jc.Behavior.Kind {
 		case "", "succeed", "fail", "fail_n", "panic", "sleep":
@@ -212,7 +221,7 @@ func parseWorkerConfig(text []byte) workerConfig {
 func runWorker(pool *redis.Pool, ns string, configText []byte) {
 	cfg := parseWorkerConfig(configText)
 	t := &tally{exitAfter: cfg.ExitAfter, reached: make(chan struct{})}
-	wp := work.NewWorkerPool(harnessContext{}, cfg.Concurrency, ns, pool)
+	wp := newWorkerPool(cfg.Concurrency, ns, pool, cfg.SleepBackoffs)
 	if cfg.Middleware {
 		wp.Middleware(func(job *work.Job, next work.NextMiddlewareFunc) error {
 			emit(map[string]interface{}{"event": "middleware", "name": job.Name, "id": job.ID})

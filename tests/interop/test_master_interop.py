@@ -1,5 +1,5 @@
 """Interop with upstream gocraft/work **master** (unique-by-key, ``unique_key``, robfig/cron
-v3 specs), which the module proxy does not serve: the harness is built with ``-tags
+v3 specs, ``WorkerPoolOptions.SleepBackoffs``), which the module proxy does not serve: the harness is built with ``-tags
 gowork_master`` against a local checkout named by GOWORK_MASTER_SRC (a ``replace`` in a
 temporary copy of go-harness/go.mod; nothing in the repository changes). Without it, every
 test here is skipped with that reason. Local processes only (not in container mode).
@@ -27,6 +27,7 @@ from gowork_compat.periodic import HORIZON
 from gowork_compat.pool import WorkerPool
 from tests.conftest import RedisServer, until
 from tests.interop.harness import HARNESS_DIR, ROOT, docker_mode
+from tests.interop.test_backoffs_interop import Monitor, assert_cadence, cadence_timeout, high, idle_pools, wait_fetches
 
 MASTER_SRC = os.environ.get("GOWORK_MASTER_SRC", "")
 SKIP_REASON = ("master interop needs GOWORK_MASTER_SRC naming a gocraft/work master checkout "
@@ -148,3 +149,44 @@ def test_five_field_cron_v3_periodic_members_match_go(master_bin: Path, redis_se
     both_py = {i: s for i, s in ours.items() if s in window}
     assert both_go == both_py and both_go
     assert all(i == f"periodic:pm:{spec}:{s}" for i, s in both_py.items())
+
+
+SLEEP_BACKOFFS = (0, 200, 600, 1500)  # not the default; each step at least twice the one before
+
+
+def test_sleep_backoffs_match_go(master_bin: Path, private_redis_server: RedisServer, ns: str) -> None:
+    """The same non-default SleepBackoffs in a Go master pool and a Python pool, both idle:
+    the gaps between each one's empty fetches (server timestamps) follow the configured
+    sequence on Go's side (the oracle) and on ours; a job enqueued while both sleep the
+    last, longest step is picked up within that step."""
+    port = private_redis_server.port
+    go = Harness(master_bin, "127.0.0.1", port, ns + "-go", LocalLauncher(binary=master_bin, cwd=ROOT))
+    pool = WorkerPool(private_redis_server.url, ns + "-py", 1, dialect="master", sleep_backoffs=SLEEP_BACKOFFS,
+                      wake_on_enqueue=False)  # sleep like Go instead of watching the queue
+    started: list[float] = []
+    pool.job("nap", lambda job: started.append(time.time()))
+    go_config = {"concurrency": 1, "jobs": {"nap": {}}, "sleep_backoffs": list(SLEEP_BACKOFFS)}
+    n = len(SLEEP_BACKOFFS)  # every step once, then the last again: 200, 600, 1500, 1500 ms
+    last = SLEEP_BACKOFFS[-1]
+    monitor = Monitor(port)
+    try:
+        with idle_pools(go, go_config, pool, monitor, "nap") as (w, times):
+            go_times, py_times = wait_fetches(times, n + 1, cadence_timeout(SLEEP_BACKOFFS, n))
+            assert_cadence("Go master", go_times, SLEEP_BACKOFFS, n)
+            assert_cadence("Python", py_times, SLEEP_BACKOFFS, n)
+            # both sleep the last step now: a job waits for the next fetch, at most `last` ms
+            enqueued = time.time()
+            for side in (go.namespace, pool.namespace):
+                Enqueuer(private_redis_server.url, side, dialect="master").enqueue("nap", {})
+            go_start = w.wait_for(lambda e: e.get("event") == "job_start", 10)["ts_ns"] / 1e9
+            until(lambda: started, 10, "the Python pool to run the job")
+            go_times, py_times = times()
+        for side, t, fetches in (("Go master", go_start, go_times), ("Python", started[0], py_times)):
+            assert (t - enqueued) * 1000 <= high(last), f"{side}: job picked up {t - enqueued:.3f} s after enqueue"
+            # the fetch that found the job came on the cadence, the last step after the one before
+            before = [f for f in fetches if f <= t]
+            assert len(before) > n + 1, f"{side}: no fetch between the enqueue and the job's start"
+            assert_cadence(side, before, SLEEP_BACKOFFS, len(before) - 1)
+            assert t - before[-1] <= 0.25, f"{side}: job started {t - before[-1]:.3f} s after the fetch that found it"
+    finally:
+        monitor.close()

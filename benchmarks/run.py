@@ -338,7 +338,9 @@ class Bench:
         try:
             started_ns, _ = w.wait_for("started", 60)
             done_ns, done = w.wait_for("done", 120 + self.n / 200)
-            rss = w.peak_rss_mb()
+            # the worker's own VmHWM in its done event (a process that exits right after it has
+            # no /proc status left to read); the reading from outside where a worker has none
+            rss = done["peak_rss_kb"] / 1024.0 if "peak_rss_kb" in done else w.peak_rss_mb()
         finally:
             w.stop()
         stats = self.commandstats()

@@ -22,7 +22,8 @@ package main
 //	{"event":"middleware","name","id"}                     from the generic middleware, before next()
 //	{"event":"job_start","name","id","t","args","fails","err","failed_at","unique","ts_ns","pid"}
 //	{"event":"job_end","name","id","result":"ok"|"error"|"panic","ts_ns"}   (job_* not when quiet)
-//	{"event":"done","count","first_start_ns","last_end_ns"}  exit_after handler calls ended; then Stop
+//	{"event":"done","count","first_start_ns","last_end_ns","peak_rss_kb"}  exit_after handler calls ended; then Stop
+//	                                                       (peak_rss_kb: VmHWM of this process, Linux only)
 //	{"event":"drained"}                                    after the stdin command "drain" (wp.Drain())
 //	{"event":"stopped"}                                    after wp.Stop() ("stop", SIGTERM/SIGINT, done); exit 0
 //
@@ -36,6 +37,7 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -284,8 +286,12 @@ func runWorker(pool *redis.Pool, ns string, configText []byte) {
 	case <-stop:
 	case <-t.reached:
 		t.mu.Lock()
-		emit(map[string]interface{}{"event": "done", "count": t.done, "first_start_ns": t.firstStart,
-			"last_end_ns": t.lastEnd})
+		done := map[string]interface{}{"event": "done", "count": t.done, "first_start_ns": t.firstStart,
+			"last_end_ns": t.lastEnd}
+		if kb, ok := peakRSSKB(); ok {
+			done["peak_rss_kb"] = kb
+		}
+		emit(done)
 		t.mu.Unlock()
 	}
 	wp.Stop()
@@ -301,4 +307,24 @@ func addPeriodic(wp *work.WorkerPool, p periodicConfig) {
 		}
 	}()
 	wp.PeriodicallyEnqueue(p.Spec, p.Name)
+}
+
+// peakRSSKB is this process's VmHWM from /proc/self/status (read by the process itself, so
+// the figure is there even when the reader of the events sees the process exit first).
+func peakRSSKB() (int64, bool) {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, found := strings.CutPrefix(line, "VmHWM:"); found {
+			fields := strings.Fields(rest)
+			if len(fields) > 0 {
+				if kb, err := strconv.ParseInt(fields[0], 10, 64); err == nil {
+					return kb, true
+				}
+			}
+		}
+	}
+	return 0, false
 }

@@ -93,6 +93,19 @@ def make_handler(name: str, behavior: dict[str, Any], quiet: bool, counter: dict
     return handler
 
 
+def peak_rss_kb() -> int | None:
+    """VmHWM of this process (Linux), read by the process itself: the figure is there even
+    when whoever reads the events sees the process exit first."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-redis", required=True)
@@ -150,8 +163,12 @@ def main() -> None:
     threading.Thread(target=read_stdin, daemon=True).start()
     while not stop.is_set():
         if counter["exit_after"] and counter["event"].is_set():
-            emit({"event": "done", "count": counter["done"], "first_start_ns": counter["first"],
-                  "last_end_ns": counter["last"]})
+            done = {"event": "done", "count": counter["done"], "first_start_ns": counter["first"],
+                    "last_end_ns": counter["last"]}
+            rss = peak_rss_kb()
+            if rss is not None:
+                done["peak_rss_kb"] = rss
+            emit(done)
             break
         stop.wait(0.05)
     pool.stop()

@@ -212,33 +212,42 @@ def test_a_namespace_with_or_without_its_colon_is_one_namespace(harness: Harness
 
 # -- the dead-pool window on a Go heartbeat -----------------------------------------------------
 
+SET_IF_EXISTS = "if redis.call('exists', KEYS[1]) == 1 then redis.call('hset', KEYS[1], 'heartbeat_at', ARGV[1]) end"
+
+
 @pytest.mark.timeout(60)
 def test_python_reaper_judges_a_go_heartbeat_by_gos_window(harness: Harness, r: redis.Redis) -> None:
     """A Go pool mid-job, frozen (SIGSTOP) so that its heartbeat hash stays as Go wrote it but
-    for `heartbeat_at`, set back. 9 s old: the Python reaper (passes every 0.3 s) leaves the
-    pool, its job and its lock alone (Go's reaper would too: dead means 10 s). 11 s old: it
-    reaps it, the job back on the queue and the lock at 0."""
+    for `heartbeat_at`, which the test holds at an age. Held between 8 and 9 s old for 1.5 s
+    (five reaper passes): the Python reaper leaves the pool, its job and its lock alone, as
+    Go's reaper would (dead means 10 s). Held between 10 and 11 s old: it reaps the pool at
+    its next pass, the job back on the queue and the lock at 0."""
     k = Keys(harness.namespace)
     Enqueuer(f"redis://{harness.addr}/0", harness.namespace).enqueue("gslow", {"x": 1})
     go = harness.start_worker({"concurrency": 1, "jobs": {"gslow": {"behavior": {"kind": "sleep",
                                                                                 "sleep_ms": 60_000}}}})
+    beat = k.heartbeat(go.pool_id)
+
+    def hold(age: int, seconds: float) -> None:
+        """Keep heartbeat_at between ``age`` - 1 and ``age`` seconds old for ``seconds``, or
+        until the pool is reaped (never writing a hash the reaper deleted)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and r.sismember(k.worker_pools, go.pool_id):
+            r.eval(SET_IF_EXISTS, 1, beat, math.ceil(time.time()) - age)
+            time.sleep(0.05)
+
     with stopped_at_end(go):
         go.wait_for(lambda e: e.get("event") == "job_start")
         go.proc.send_signal(signal.SIGSTOP)
-        r.hset(k.heartbeat(go.pool_id), "heartbeat_at", math.ceil(time.time()) - 9)
+        r.hset(beat, "heartbeat_at", int(time.time()))
         py = harness.start_python_worker({"concurrency": 1, "first_reap": 0.1, "reap_period": 0.3,
                                           "jobs": {"other": {"behavior": {"kind": "succeed"}}}})
         with stopped_at_end(py):
-            deadline = time.monotonic() + 0.9  # three passes while the beat is 9 s old
-            while time.monotonic() < deadline:
-                assert r.sismember(k.worker_pools, go.pool_id), "a Go pool with a 9 s old heartbeat was reaped"
-                time.sleep(0.05)
-            r.hset(k.heartbeat(go.pool_id), "heartbeat_at", math.ceil(time.time()) - 9)
-            time.sleep(0.7)
-            assert r.sismember(k.worker_pools, go.pool_id) and r.llen(k.in_progress(go.pool_id, "gslow")) == 1
-            assert int(r.get(k.lock("gslow")) or 0) == 1
-            r.hset(k.heartbeat(go.pool_id), "heartbeat_at", int(time.time()) - 11)
-            until(lambda: not r.sismember(k.worker_pools, go.pool_id), timeout=5, what="the 11 s old pool reaped")
+            hold(9, 1.5)
+            assert r.sismember(k.worker_pools, go.pool_id), "a Go pool with a heartbeat under 10 s old was reaped"
+            assert r.llen(k.in_progress(go.pool_id, "gslow")) == 1 and int(r.get(k.lock("gslow")) or 0) == 1
+            hold(11, 5.0)
+            assert not r.sismember(k.worker_pools, go.pool_id), "a Go pool 10 s without heartbeat was not reaped"
             assert r.llen(k.jobs("gslow")) == 1 and r.llen(k.in_progress(go.pool_id, "gslow")) == 0
             assert int(r.get(k.lock("gslow")) or 0) == 0 and r.hget(k.lock_info("gslow"), go.pool_id) is None
-            assert not r.exists(k.heartbeat(go.pool_id))
+            assert not r.exists(beat)

@@ -20,7 +20,7 @@ from .keys import Keys
 
 __all__ = ["HORIZON", "PERIOD", "PERIOD_JITTER", "PeriodicEnqueuer", "PeriodicJob", "local_zone"]
 
-#: seconds between two runs (plus up to PERIOD_JITTER)
+#: seconds between two runs (plus a whole number of seconds below PERIOD_JITTER, as Go)
 PERIOD = 120.0
 PERIOD_JITTER = 30.0
 #: how far ahead fire times are placed

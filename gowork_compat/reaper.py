@@ -2,7 +2,7 @@
 their in-progress jobs back on the queues and gives back the locks they held.
 
 Timing as Go's: first run :data:`FIRST_REAP` seconds after start, then every
-:data:`REAP_PERIOD` seconds plus up to :data:`REAP_JITTER` seconds.
+:data:`REAP_PERIOD` seconds plus a whole number of seconds below :data:`REAP_JITTER` (as Go).
 
 Beyond Go: a dead pool whose heartbeat hash is gone has its in-progress lists requeued
 too (for every job name this pool knows or finds in known_jobs); Go only cleans the

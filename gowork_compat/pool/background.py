@@ -85,8 +85,8 @@ class RescuerLoop(BackgroundLoop):
 
 
 class ReaperLoop(BackgroundLoop):
-    """Dead pools' in-progress jobs back onto their queues (Go: every 10 min plus 0-30 s;
-    a shorter ``reap_period`` gets proportionally less jitter)."""
+    """Dead pools' in-progress jobs back onto their queues (Go: every 10 min plus 0-29 whole
+    seconds; a shorter ``reap_period`` gets proportionally less jitter)."""
 
     name = "reaper"
 
@@ -97,14 +97,14 @@ class ReaperLoop(BackgroundLoop):
         self.first = first_reap
 
     def period(self) -> float:
-        return self.reap_period * (1 + random.uniform(0, REAP_JITTER / REAP_PERIOD))
+        return self.reap_period + random.randrange(int(REAP_JITTER)) * self.reap_period / REAP_PERIOD
 
     async def run_once(self) -> None:
         await self.reaper.reap(self.client, int(time.time()))
 
 
 class PeriodicLoop(BackgroundLoop):
-    """Cron fire times into the scheduled set (Go: every 2 min plus 0-30 s); the decision
+    """Cron fire times into the scheduled set (Go: every 2 min plus 0-29 whole seconds); the decision
     lives in :meth:`gowork_compat.periodic.PeriodicEnqueuer.run_once`."""
 
     name = "periodic"
@@ -114,7 +114,7 @@ class PeriodicLoop(BackgroundLoop):
         self.periodic = periodic
 
     def period(self) -> float:
-        return PERIOD + random.uniform(0, PERIOD_JITTER)
+        return PERIOD + random.randrange(int(PERIOD_JITTER))
 
     async def run_once(self) -> None:
         await self.periodic.run_once(self.client, int(time.time()))

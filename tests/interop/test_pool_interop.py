@@ -201,26 +201,38 @@ def test_go_and_python_pools_share_ten_queues_exactly_once(harness: Harness, red
 # 4 -------------------------------------------------------------------------------------
 def test_kill9_python_pool_go_reaper_requeues(harness: Harness, redis_url: str, ns: str, r: redis.Redis,
                                               redis_server: RedisServer) -> None:
+    """One Python pool killed -9 mid-job and one stopped while its job outlives the grace
+    period (spec: "Stop leaves unfinished jobs to a reaper"): a Go pool's first reap requeues
+    both pools' jobs and runs them."""
     enq = Enqueuer(redis_url, ns)
     jobs = [enq.enqueue("slow", {"i": i}) for i in range(4)]
+    held = enq.enqueue("held", {"i": 9})
     cfg = {"concurrency": 4,
            "jobs": {"slow": {"max_concurrency": 10, "behavior": {"kind": "sleep", "sleep_ms": 60_000}}}}
-    with harness.start_python_worker(cfg) as py:
+    stop_cfg = {"concurrency": 1, "mode": "async", "grace_period": 0.2,
+                "jobs": {"held": {"behavior": {"kind": "sleep", "sleep_ms": 60_000}}}}
+    k = Keys(ns)
+    with harness.start_python_worker(cfg) as py, harness.start_python_worker(stop_cfg) as stopped:
         py.wait_for(lambda e: e.get("event") == "job_start")
+        stopped.wait_for(lambda e: e.get("event") == "job_start")
         until(lambda: int(r.get(Keys(ns).lock("slow")) or 0) == 4, what="4 jobs in progress")
         py.kill()
-    k = Keys(ns)
+        assert stopped.stop() == 0
     assert int(r.get(k.lock("slow")) or 0) == 4
     assert r.llen(k.in_progress(py.pool_id, "slow")) == 4
-    go_cfg = {"concurrency": 4, "jobs": {"slow": {"max_concurrency": 10, "behavior": {"kind": "succeed"}}}}
+    assert r.sismember(k.worker_pools, stopped.pool_id) and r.exists(k.heartbeat(stopped.pool_id))
+    assert r.llen(k.in_progress(stopped.pool_id, "held")) == 1
+    go_cfg = {"concurrency": 5, "jobs": {"slow": {"max_concurrency": 10, "behavior": {"kind": "succeed"}},
+                                         "held": {"behavior": {"kind": "succeed"}}}}
     with harness.start_worker(go_cfg) as w:
-        w.wait_jobs(4, timeout=40)  # Go's reaper runs 10 s after its start
+        w.wait_jobs(5, timeout=40)  # Go's reaper runs 10 s after its start
         seen = {e["id"] for e in w.events("job_start")}
         until(lambda: int(r.get(k.lock("slow")) or 0) == 0, what="lock back to 0")
-    assert seen == {j.id for j in jobs}
+    assert seen == {j.id for j in jobs} | {held.id}
     assert not r.sismember(k.worker_pools, py.pool_id)
+    assert not r.sismember(k.worker_pools, stopped.pool_id)
     assert r.hget(k.lock_info("slow"), py.pool_id) is None
-    assert_clean(r, ns, "slow")
+    assert_clean(r, ns, "slow", "held")
 
 
 def test_kill9_go_pool_python_reaper_requeues(harness: Harness, redis_url: str, ns: str, r: redis.Redis) -> None:

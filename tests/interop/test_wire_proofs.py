@@ -300,3 +300,30 @@ def test_unique_key_is_released_before_the_handler_runs_as_in_go(harness: Harnes
             assert dup["job"] is not None, f"{side}: Go's enqueuer refused a duplicate of a running job"
             assert enq.enqueue_unique("u", {"k": 1}) is None, "Go's duplicate holds the key again"
             w.stop()
+
+
+# -- observations ----------------------------------------------------------------------------------
+
+def test_observation_hash_fields_ttl_and_removal_match_go(harness: Harness, redis_url: str, r: redis.Redis) -> None:
+    """A job with a check-in running on a Go pool and on a Python pool: the busy worker's
+    observation hash has the same fields and Go's 24 h TTL, and is gone shortly after the job
+    ends (Go deletes it when its observer finds the worker idle)."""
+    seen = {}
+    for side in ("go", "py"):
+        h = other_ns(harness, side)
+        k = Keys(h.namespace)
+        Enqueuer(redis_url, h.namespace).enqueue("o", {"a": "<b>"})
+        start = h.start_worker if side == "go" else h.start_python_worker
+        cfg = {"concurrency": 1, "jobs": {"o": {"behavior": {"kind": "sleep", "sleep_ms": 1500, "checkin": "half"}}}}
+        with start(cfg) as w:
+            w.wait_for(lambda e: e.get("event") == "job_start")
+            key = until(lambda k=k: next((x for x in r.scan_iter(match=k.worker_observation("*"))
+                                          if r.hget(x, "checkin") == b"half"), None), what=f"{side}: a check-in")
+            obs = r.hgetall(key)
+            ttl = r.ttl(key)
+            w.wait_for(lambda e: e.get("event") == "job_end")
+            until(lambda key=key: not r.exists(key), timeout=3, what=f"{side}: the idle worker's hash deleted")
+            w.stop()
+        assert 86_000 < ttl <= 86_400, (side, ttl)
+        seen[side] = (sorted(obs), obs[b"job_name"], obs[b"args"], obs[b"checkin"])
+    assert seen["py"] == seen["go"]

@@ -207,7 +207,8 @@ def test_periodic_enqueuer_places_fire_times(redis_url: str, ns: str, r: redis.R
     pool.periodically_enqueue("0 */1 * * * *", "cron")  # v0.5.1 dialect: every minute at second 0
     pool.start()
     try:
-        members = until(lambda: r.zrange(Keys(ns).scheduled, 0, -1, withscores=True))
+        until(lambda: r.get(Keys(ns).last_periodic_enqueue))  # SET after the pass's ZADDs: all written
+        members = r.zrange(Keys(ns).scheduled, 0, -1, withscores=True)
     finally:
         pool.stop()
     assert 4 <= len(members) <= 5

@@ -6,6 +6,9 @@ package main
 //                     "EnqueueUniqueByKey"|"EnqueueUniqueInByKey",
 //           "name": str, "args": object|null, "in": seconds (the In methods),
 //           "key": object (the ByKey methods), "args_int": bool}
+//       or {"method": "Do", "command": [str, ...]}: one Redis command on the enqueuer's pool
+//          between calls (reply {"reply": its reply}), e.g. to SREM known_jobs and see
+//          whether the same Enqueuer writes it again.
 // Reply:   {"job": <*Job as json.Marshal prints it, null when the enqueuer returned nil>,
 //           "run_at": int (In methods, when a job was scheduled), "error": str (when err != nil)}
 //
@@ -35,6 +38,7 @@ type enqueueRequest struct {
 	In      int64           `json:"in"`
 	Key     json.RawMessage `json:"key"`
 	ArgsInt bool            `json:"args_int"`
+	Command []string        `json:"command"`
 }
 
 // decodeObject decodes a JSON object (or null, or nothing, giving a nil map) the way the
@@ -98,6 +102,9 @@ func enqueueOne(enq *work.Enqueuer, line []byte) map[string]interface{} {
 	if err := json.Unmarshal(line, &req); err != nil {
 		return map[string]interface{}{"error": "harness: bad request: " + err.Error()}
 	}
+	if req.Method == "Do" {
+		return doCommand(enq, req.Command)
+	}
 	args, err := decodeObject(req.Args, req.ArgsInt)
 	if err != nil {
 		return map[string]interface{}{"error": "harness: bad args: " + err.Error()}
@@ -136,6 +143,23 @@ func enqueueOne(enq *work.Enqueuer, line []byte) map[string]interface{} {
 		reply["error"] = err.Error()
 	}
 	return reply
+}
+
+func doCommand(enq *work.Enqueuer, command []string) map[string]interface{} {
+	if len(command) == 0 {
+		return map[string]interface{}{"error": "harness: Do needs a command"}
+	}
+	conn := enq.Pool.Get()
+	defer conn.Close()
+	args := make([]interface{}, 0, len(command)-1)
+	for _, a := range command[1:] {
+		args = append(args, a)
+	}
+	reply, err := conn.Do(command[0], args...)
+	if err != nil {
+		return map[string]interface{}{"error": err.Error()}
+	}
+	return map[string]interface{}{"reply": reply}
 }
 
 func runEnqueueBench(pool *redis.Pool, ns string, n int, names string, argsJSON string, conc int) {

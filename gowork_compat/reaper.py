@@ -189,6 +189,10 @@ class Reaper:
     #: seconds after this pool's last failed contact with Redis before it judges others: a
     #: dead-pool window plus one beat (the others' first beat after the outage)
     QUIET_AFTER_OUTAGE = DEAD_AFTER + BEAT_PERIOD
+    #: SCAN calls per pass and COUNT of each when looking for stranded lists (a larger keyspace
+    #: is walked over several passes)
+    SCAN_CALLS = STRANDED_SCAN_CALLS
+    SCAN_COUNT = STRANDED_SCAN_COUNT
 
     def __init__(self, keys: Keys, own_pool_id: str, job_names: Iterable[str],
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -224,7 +228,8 @@ class Reaper:
 
     async def _reap_stranded(self, client: aredis.Redis, now: int, report: ReapReport) -> None:
         start = self._scan_cursor
-        found, self._scan_cursor = await find_stranded(client, self.keys, self.job_names, now, cursor=start)
+        found, self._scan_cursor = await find_stranded(client, self.keys, self.job_names, now, cursor=start,
+                                                       max_calls=self.SCAN_CALLS, count=self.SCAN_COUNT)
         found = [s for s in found if s.pool_id != self.own_pool_id]
         seen = self._stranded_seen
         if start == 0 and self._scan_cursor == 0:  # a full walk: forget what is gone

@@ -8,6 +8,11 @@
     python3 scripts/mutation.py --full     every mutant of [tool.mutmut] only_mutate; prints
                                            the score per module and every survivor's diff
                                            (recorded in benchmarks/mutation.md)
+    python3 scripts/mutation.py --only PATTERN...
+                                           only the mutants named by these fnmatch patterns
+                                           (e.g. while killing the survivors of one function);
+                                           fails like the bounded pass
+    python3 scripts/mutation.py --left-out the "!" (left-out) patterns of the bounded list
 
 The files to mutate and the tests to run are configured in pyproject.toml [tool.mutmut].
 The copy keeps mutmut's ``mutants/`` directory out of the work tree and lets it run with no
@@ -92,6 +97,8 @@ def write_markdown(path: Path, codes: dict[str, int | None], equivalent: set[str
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--full", action="store_true", help="every mutant, not the bounded list")
+    ap.add_argument("--only", nargs="+", metavar="PATTERN", help="only the mutants these fnmatch patterns name")
+    ap.add_argument("--left-out", action="store_true", help='only the "!" (left-out) patterns of the bounded list')
     ap.add_argument("--keep", type=Path, help="scratch directory to use and keep")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="mutants tested at once")
     ap.add_argument("--timeout", type=float, default=3600.0, help="give up after this many seconds")
@@ -100,6 +107,8 @@ def main() -> int:
                     help="with --keep: report on the results already in the scratch dir (e.g. an interrupted run)")
     ap.add_argument("--markdown", type=Path, help="also write the score tables (per module, per function) here")
     a = ap.parse_args()
+    if a.full and (a.only or a.left_out):
+        ap.error("--full runs every mutant: leave out --only / --left-out")
 
     scratch = a.keep or Path(tempfile.mkdtemp(prefix="gowork-mutation-"))
     try:
@@ -116,6 +125,10 @@ def main() -> int:
         # "!PATTERN" lines leave mutants out of the bounded pass (code not yet guarded: see the file)
         left_out = [p[1:] for p in wanted if p.startswith("!")]
         wanted = [p for p in wanted if not p.startswith("!")]
+        if a.left_out:
+            wanted, left_out = left_out, []
+        elif a.only:
+            wanted, left_out = list(a.only), []
         started = time.monotonic()
         if a.report_only:
             run = subprocess.CompletedProcess([], 0, "", "")
@@ -131,18 +144,23 @@ def main() -> int:
         if wanted:
             stale = [p for p in wanted if not any(fnmatch.fnmatchcase(k, p) for k in codes)]
             if stale:
-                print(f"mutation: patterns of {BOUNDED.name} that match no mutant (renamed code?): {stale}")
+                print(f"mutation: patterns that match no mutant (renamed code?): {stale}")
                 return 1
             codes = {k: v for k, v in codes.items() if any(fnmatch.fnmatchcase(k, p) for p in wanted)
                      and not any(fnmatch.fnmatchcase(k, p) for p in left_out)}
         equivalent = set(patterns(EQUIVALENT))
         alive = sorted(k for k, v in codes.items() if v not in KILLED and k not in equivalent)
+        stale_equivalent = sorted(k for k in equivalent if k in codes and codes[k] in KILLED)
+        if stale_equivalent:
+            print(f"mutation: listed in {EQUIVALENT.name} but killed (mutant numbers shifted? re-check): "
+                  f"{stale_equivalent}")
         by_module: dict[str, Counter[str]] = {}
         for k, v in codes.items():
             module = k.split(".x", 1)[0]
             status = "equivalent" if k in equivalent and v == 0 else STATUS.get(v, "suspicious")
             by_module.setdefault(module, Counter())[status] += 1
-        print(f"mutation: {len(codes)} mutants in {took:.0f} s ({'full' if a.full else 'bounded'} pass)")
+        kind = "full" if a.full else "selected" if a.only or a.left_out else "bounded"
+        print(f"mutation: {len(codes)} mutants in {took:.0f} s ({kind} pass)")
         for module, c in sorted(by_module.items()):
             total = sum(c.values())
             dead = sum(n for s, n in c.items() if s in {"killed", "timeout", "caught by type check"})

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import redis
 import redis.asyncio as aredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from gowork_compat.heartbeat import Heartbeat
 from gowork_compat.job import Job
@@ -39,6 +41,7 @@ def test_every_key_is_gos(ns: str, prefix: str) -> None:
     assert k.scheduled == prefix + "scheduled"
     assert k.worker_pools == prefix + "worker_pools"
     assert k.last_periodic_enqueue == prefix + "last_periodic_enqueue"
+    assert k.stats(1_700_000_040) == k.stats_prefix + "1700000040" == prefix + "gowork:stats:1700000040"
     assert k.heartbeat("p1") == prefix + "worker_pools:p1"
     assert k.worker_observation("w1") == prefix + "worker:w1"
     assert k.jobs("n") == prefix + "jobs:n"
@@ -197,7 +200,7 @@ def test_reaper_decisions_are_gos(r: redis.Redis, ns: str, caplog: pytest.LogCap
     _pool(r, k, "nonames", NOW - 100, None, {"a": 1})             # heartbeat time, no names: skipped
     _pool(r, k, "dead", NOW - 10, "a,b", {"a": 3, "b": 1})        # 10 s old: dead
     _pool(r, k, "garbled", "soon", "b", {"b": 2})                 # unreadable time: dead
-    _pool(r, k, "gone", None, None, {"a": 1, "kn": 2, "zz": 1})   # no hash: our names + known_jobs
+    _pool(r, k, "gone", None, None, {"a": 1, "kn": 2, "XXXX": 1})  # no hash: our names + known_jobs
     r.sadd(k.worker_pools, "")                                      # garbage members: ignored
     r.sadd(k.known_jobs, "")
     r.lpush(k.in_progress("gone", ""), b"nameless")
@@ -218,7 +221,7 @@ def test_reaper_decisions_are_gos(r: redis.Redis, ns: str, caplog: pytest.LogCap
     assert sorted(r.lrange(k.jobs("a"), 0, -1)) == sorted([b"dead-a-0", b"dead-a-1", b"dead-a-2", b"gone-a-0"])
     assert sorted(r.lrange(k.jobs("b"), 0, -1)) == sorted([b"dead-b-0", b"garbled-b-0", b"garbled-b-1"])
     assert sorted(r.lrange(k.jobs("kn"), 0, -1)) == [b"gone-kn-0", b"gone-kn-1"]
-    assert r.llen(k.in_progress("gone", "zz")) == 1 and r.llen(k.jobs("zz")) == 0  # a name nobody knows
+    assert r.llen(k.in_progress("gone", "XXXX")) == 1 and r.llen(k.jobs("XXXX")) == 0  # a name nobody knows
     # locks: what the live, own and skipped pools hold stays; the dead pools' is given back
     assert int(r.get(k.lock("a")) or 0) == 1 + 2 + 1
     assert {f.decode(): int(v) for f, v in r.hgetall(k.lock_info("a")).items()} == {"own": 1, "live": 2, "nonames": 1}
@@ -375,7 +378,7 @@ def test_reaper_holds_back_after_its_own_outage(r: redis.Redis, ns: str) -> None
 def test_reaper_notes_its_own_outage() -> None:
     clock = [50.0]
     reaper = Reaper(Keys("ns"), "own", [], clock=lambda: clock[0])
-    dead = aredis.Redis(port=1, socket_connect_timeout=0.5)
+    dead = aredis.Redis(port=1, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))  # fails at once
 
     async def reap() -> Any:
         try:
@@ -428,3 +431,37 @@ def test_reaper_counts_nothing_for_a_dead_pool_with_no_names(r: redis.Redis, ns:
     assert sorted(report.dead_pools) == ["blank", "ghost"]
     assert report.requeued == 0 and report.per_pool == {"blank": 0, "ghost": 0}
     assert r.smembers(k.worker_pools) == set()
+
+
+def test_failure_ack_of_a_contract_violation_and_its_log(monkeypatch: pytest.MonkeyPatch,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """Args that break their contract: dead at once (whatever max_fails says), with the
+    violation's text; every fate is logged with what happens to the job."""
+    from gowork_compat.contracts import ContractViolation, Violation
+    from gowork_compat.pool.common import Running
+    from gowork_compat.pool.runner import failure_ack
+
+    monkeypatch.setattr("time.time", lambda: NOW)
+    payload = Job(name="n", id="i", enqueued_at=1, args={"a": 1}).encode()
+
+    def run(fails: int) -> Running:
+        job = Job.decode(payload)
+        job.fails = fails
+        return Running(job=job, worker_id="w", group=1)
+
+    jt = JobType("n", lambda j: None, JobOptions(max_fails=3, backoff=lambda j: 8).validated())
+    bad = ContractViolation("n", [Violation("n", "/a", "1 is not a string")])
+    ack = failure_ack(run(0), jt, bad)
+    assert (ack.fate, ack.score) == (Fate.DEAD, NOW)
+    assert Job.decode(ack.member).last_err == "ContractViolation: args of job 'n' break its contract at /a: " \
+                                              "1 is not a string"
+    with caplog.at_level(logging.WARNING, logger="gowork_compat"):
+        caplog.clear()
+        failure_ack(run(0), jt, ValueError("boom"))
+        failure_ack(run(2), jt, KeyError("k"))
+        skip = JobType("n", lambda j: None, JobOptions(max_fails=3, skip_dead=True).validated())
+        failure_ack(run(2), skip, ValueError("gone"))
+    assert [(m.levelno, m.getMessage()) for m in caplog.records] == [
+        (logging.WARNING, "job i (n) failed (try 1), retried in 8 s: ValueError: boom"),
+        (logging.ERROR, "job i (n) failed (try 3), moved to the dead set: KeyError: k"),
+        (logging.ERROR, "job i (n) failed (try 3), dropped (skip_dead): ValueError: gone")]

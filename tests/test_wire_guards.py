@@ -1,0 +1,279 @@
+"""Exact checks of code that decides what reaches Redis, outside a started pool: the
+worker's take of unique keys and the client's release of them, the client's lock reset
+and dead-job retry calls, poison burial records, the acknowledgement of a job that cannot
+be written back, and the middleware chain. Fast (real redis-server from the fixtures, no
+pool), so that the mutation pass (scripts/mutation.py) runs them for every mutant; the pool
+and interop suites prove the same behaviours end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import redis
+
+from gowork_compat._redis import execute
+from gowork_compat.burial import BURIED_ID_PREFIX, UnretryableJob, burial_reason, buried_job, is_buried
+from gowork_compat.job import Job
+from gowork_compat.keys import Keys
+from gowork_compat.pool.common import Running
+from gowork_compat.pool.runner import (
+    Fate,
+    JobOptions,
+    JobType,
+    middleware_step,
+    run_chain,
+    run_chain_in_thread,
+    unwritable_ack,
+)
+from gowork_compat.scripts import CLIENT_RESET_LOCK, reset_lock_call, retry_dead_job_call, retry_dead_job_result
+from gowork_compat.unique import enqueue_unique_call, key_of, newer_jobs, plan_unique, release_call, take_calls
+
+NOW = 1_700_000_000
+
+
+def _fetched(r: redis.Redis, k: Keys, name: str) -> Job:
+    """The job a worker fetches from the queue (its bytes and queues kept)."""
+    raw = r.rpop(k.jobs(name))
+    assert isinstance(raw, bytes)
+    job = Job.decode(raw)
+    job.dequeued_from, job.in_progress_queue = k.jobs(name), k.in_progress("p", name)
+    return job
+
+
+def test_worker_takes_unique_keys_and_runs_the_newest_args(r: redis.Redis, ns: str) -> None:
+    k = Keys(ns)
+    plans = [plan_unique(k, "v0.5.1", "a", {"x": 1}, None, False, "1" * 24, NOW),
+             plan_unique(k, "master", "b", {"v": 1}, {"user": 7}, True, "2" * 24, NOW),
+             plan_unique(k, "master", "c", {"v": 1}, None, False, "3" * 24, NOW),
+             plan_unique(k, "master", "d", {"v": 1}, {"user": 8}, True, "4" * 24, NOW)]
+    assert execute(r, [enqueue_unique_call(k, u) for u in plans]) == [b"ok"] * 4
+    newest = plan_unique(k, "master", "b", {"v": 2}, {"user": 7}, True, "5" * 24, NOW + 1)
+    assert execute(r, [enqueue_unique_call(k, newest)]) == [b"dup"]  # the key now holds the newest job
+    r.set(plans[3].key, b"not a job")                                    # a key holding garbage: ignored
+    jobs = [_fetched(r, k, n) for n in "abcd"]
+    unkeyed = Job(name="e", id="6" * 24, enqueued_at=NOW, args={"f": float("nan")}, unique=True)  # no key
+    found, calls = take_calls(k, [*jobs, unkeyed])
+    keys = [k.unique("a", {"x": 1}), k.unique("b", {"user": 7}), k.unique("c", {"v": 1}), k.unique("d", {"user": 8})]
+    assert found == [*keys, ""]
+    assert [c.args for c in calls] == [(op, key) for key in keys for op in ("GET", "DEL")]
+    replies = execute(r, calls)
+    assert not any(r.exists(key) for key in keys)
+    newer = newer_jobs([*jobs, unkeyed], found, replies)
+    assert list(newer) == [id(jobs[1])]
+    b = newer[id(jobs[1])]
+    assert (b.id, b.args, b.unique_key) == ("5" * 24, {"v": 2}, keys[1])
+    # acknowledged as the entry actually in the in-progress list
+    assert (b.raw, b.dequeued_from, b.in_progress_queue) == (jobs[1].raw, k.jobs("b"), k.in_progress("p", "b"))
+    # replies from a client that decodes them: the same
+    decoded = [x.decode() if isinstance(x, bytes) else x for x in replies]
+    again = newer_jobs([*jobs, unkeyed], found, decoded)
+    assert list(again) == [id(jobs[1])] and again[id(jobs[1])].args == {"v": 2}
+    # a key already gone (another worker took it) replaces nothing
+    assert newer_jobs(jobs[1:2], keys[1:2], [None, 0]) == {}
+
+
+def test_unique_keys_as_workers_and_clients_find_them() -> None:
+    k = Keys("ns")
+    plain = Job(name="n", id="i", enqueued_at=1, args={"a": "<"}, unique=True)
+    assert key_of(k, plain) == 'ns:unique:n:{"a":"\\u003c"}\n'
+    assert key_of(k, Job(name="n", id="i", enqueued_at=1, args=None, unique=True)) == "ns:unique:n:"
+    master = Job(name="n", id="i", enqueued_at=1, args={"a": 1}, unique=True, unique_key="ns:unique:n:custom")
+    assert key_of(k, master) == "ns:unique:n:custom"
+    assert release_call(k, Job(name="n", id="i", enqueued_at=1, args={})) is None
+    plain_release = release_call(k, plain)
+    assert plain_release is not None and plain_release.args == ("DEL", 'ns:unique:n:{"a":"\\u003c"}\n')
+    master_release = release_call(k, master)
+    assert master_release is not None and master_release.args == ("DEL", "ns:unique:n:custom")
+
+
+def test_lock_reset_keeps_live_pools_counts(r: redis.Redis, ns: str) -> None:
+    k = Keys(ns)
+    call = reset_lock_call(k, "w", NOW, 10)
+    assert call.script is CLIENT_RESET_LOCK and call.args == (k.prefix + "worker_pools:", NOW, 10)
+    assert list(call.keys) == [k.lock("w"), k.lock_info("w"), k.worker_pools]
+    r.set(k.lock("w"), 9)
+    r.hset(k.lock_info("w"), mapping={"live": 2, "old": 3, "gone": 4})
+    r.sadd(k.worker_pools, "live", "old")
+    r.hset(k.heartbeat("live"), "heartbeat_at", NOW - 9)
+    r.hset(k.heartbeat("old"), "heartbeat_at", NOW - 10)
+    assert execute(r, [call]) == [[9, 2, 2]]
+    assert int(r.get(k.lock("w")) or -1) == 2 and r.hgetall(k.lock_info("w")) == {b"live": b"2"}
+
+
+def test_dead_job_retry_results(r: redis.Redis, ns: str) -> None:
+    k = Keys(ns)
+    job = Job(name="w", id="7" * 24, enqueued_at=1, args={}, fails=4, last_err="x", failed_at=NOW)
+    r.zadd(k.dead, {job.encode(): NOW})
+    reply = execute(r, [retry_dead_job_call(k, ["w"], NOW + 1, NOW, job.id)])[0]
+    assert retry_dead_job_result(reply, job.id) == (1, 1)
+    assert retry_dead_job_result([0, 0, 0, b""], "none") == (0, 0)
+    assert retry_dead_job_result([0, 2], "old") == (0, 2)  # an older script's reply: two numbers
+    buried = buried_job(b"{oops", "w", burial_reason(k.jobs("w"), "not JSON"), NOW).encode()
+    r.zadd(k.dead, {buried: NOW})
+    reply = execute(r, [retry_dead_job_call(k, ["w"], NOW + 1, NOW, json.loads(buried)["id"])])[0]
+    with pytest.raises(UnretryableJob, match=r"^dead job malformed-[0-9a-f]{40} cannot be retried: it is a buried "
+                                             r"malformed payload \(malformed job payload in .*:jobs:w: not JSON\); "
+                                             r"it was left in the dead set \(delete it, or enqueue a repaired copy "
+                                             r"of args\.raw_payload\)$"):
+        retry_dead_job_result(reply, json.loads(buried)["id"])
+    with pytest.raises(UnretryableJob, match=r"^dead job j cannot be retried: it is odd; it was left"):
+        retry_dead_job_result([0, 1, 1, "odd"], "j")
+
+
+def test_burial_records_have_one_shape() -> None:
+    assert burial_reason("ns:jobs:w", "not JSON") == "malformed job payload in ns:jobs:w: not JSON"
+    assert burial_reason("ns:jobs:w", "malformed job payload: bad t") == "malformed job payload in ns:jobs:w: bad t"
+    assert burial_reason("k", "x malformed job payload: y") == "malformed job payload in k: x malformed job payload: y"
+    raw = b"\xff{not json"
+    rec = buried_job(raw, "w", "why", NOW)
+    assert json.loads(rec.encode()) == {
+        "name": "w", "id": BURIED_ID_PREFIX + hashlib.sha1(raw).hexdigest(), "t": NOW,
+        "args": {"raw_payload": "\ufffd{not json"}, "fails": 1, "err": "why", "failed_at": NOW}
+    assert BURIED_ID_PREFIX == "malformed-"
+    assert is_buried(json.loads(rec.encode()))
+    for other in ({"id": "malformed-1", "args": {"x": 1}}, {"id": "malformed-1", "args": ["raw_payload"]},
+                  {"id": "other-1", "args": {"raw_payload": ""}}, {"id": 1, "args": {"raw_payload": ""}},
+                  {"args": {"raw_payload": ""}}, {"id": "malformed-1"}, [("id", "malformed-1")], None):
+        assert not is_buried(other), other
+    assert is_buried({"id": "malformed-", "args": {"raw_payload": None}})
+
+
+def test_a_failure_that_cannot_be_written_back_goes_dead_with_the_reason(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr("time.time", lambda: NOW + 0.5)
+    raw = Job(name="n", id="i", enqueued_at=1, args={"a": 1}, fails=2, last_err="old").encode()
+    job = Job.decode(raw)
+    job.args = {"a": object()}  # what the handler left: not JSON
+    problem = TypeError("not JSON")
+    ack = unwritable_ack(Running(job=job, worker_id="w", group=3), ValueError("boom"), problem)
+    assert (ack.group, ack.raw, ack.fate, ack.score) == (3, raw, Fate.DEAD, NOW)
+    dead = Job.decode(ack.member)
+    assert (dead.name, dead.id, dead.args, dead.fails, dead.failed_at) == ("n", "i", {"a": 1}, 2, NOW)
+    assert dead.last_err == "ValueError: boom; the job could not be written back (TypeError: not JSON)"
+    assert [m.getMessage() for m in caplog.records] == [
+        "job i (n) failed and could not be written back (TypeError: not JSON): moved to the dead set: "
+        "ValueError: boom"]
+    # a job that never failed before counts one failure
+    fresh = Job.decode(Job(name="n", id="j", enqueued_at=1, args={}).encode())
+    assert Job.decode(unwritable_ack(Running(job=fresh, worker_id="w", group=1), KeyError("k"),
+                                     problem).member).fails == 1
+    # bytes that are not even a job: buried, with where they came from
+    odd = Job(name="n", id="k", enqueued_at=1, args={})
+    odd.raw, odd.in_progress_queue, odd.dequeued_from = b"\x00garbage", "ns:jobs:n:p:inprogress", "ns:jobs:n"
+    ack = unwritable_ack(Running(job=odd, worker_id="w", group=1), ValueError("boom"), problem)
+    assert (ack.raw, ack.fate, ack.score) == (b"\x00garbage", Fate.DEAD, NOW)
+    assert json.loads(ack.member) == json.loads(buried_job(
+        b"\x00garbage", "n", burial_reason("ns:jobs:n:p:inprogress", "ValueError: boom; the job could not be "
+                                           "written back (TypeError: not JSON)"), NOW).encode())
+    odd.in_progress_queue = ""
+    ack = unwritable_ack(Running(job=odd, worker_id="w", group=1), ValueError("boom"), problem)
+    assert json.loads(ack.member)["err"].startswith("malformed job payload in ns:jobs:n: ValueError: boom")
+    odd.raw = None
+    assert unwritable_ack(Running(job=odd, worker_id="w", group=1), ValueError("b"), problem).raw == b""
+
+
+@pytest.fixture
+def loop_and_executor() -> Iterator[tuple[asyncio.AbstractEventLoop, ThreadPoolExecutor]]:
+    loop = asyncio.new_event_loop()
+    executor = ThreadPoolExecutor(max_workers=4)
+    yield loop, executor
+    executor.shutdown(wait=True)
+    loop.close()
+
+
+def _chain_steps(trace: list[str]) -> list[Any]:
+    def sync_mw(job: Job, nxt: Any) -> None:
+        trace.append("sync-in")
+        nxt()
+        trace.append("sync-out")
+
+    async def async_mw(ctx: Any, job: Job, nxt: Any) -> None:
+        trace.append(f"async-in:{ctx}")
+        await nxt()
+        trace.append("async-out")
+
+    return [middleware_step(sync_mw), middleware_step(async_mw)]
+
+
+def test_middleware_chain_runs_in_order_across_sync_and_async_steps(
+        loop_and_executor: tuple[asyncio.AbstractEventLoop, ThreadPoolExecutor]) -> None:
+    loop, executor = loop_and_executor
+    trace: list[str] = []
+    job = Job(name="n", id="i", enqueued_at=1, args={"a": 1})
+
+    def handler(ctx: Any, j: Job) -> None:
+        trace.append(f"handler:{ctx}:{j.args}")
+
+    async def ahandler(j: Job) -> None:
+        trace.append(f"ahandler:{j.id}")
+
+    steps = _chain_steps(trace)
+    for h, last in ((handler, "handler:C:{'a': 1}"), (ahandler, "ahandler:i")):
+        jt = JobType("n", h, JobOptions().validated())
+        trace.clear()
+        loop.run_until_complete(run_chain(job, "C", steps, jt, loop, executor))
+        assert trace == ["sync-in", "async-in:C", last, "async-out", "sync-out"]
+        trace.clear()
+        # from a worker thread, while the loop runs
+        loop.run_until_complete(loop.run_in_executor(executor, run_chain_in_thread, job, "C", steps, jt, loop,
+                                                     executor))
+        assert trace == ["sync-in", "async-in:C", last, "async-out", "sync-out"]
+        # no middleware
+        trace.clear()
+        loop.run_until_complete(run_chain(job, "C", [], jt, loop, executor))
+        if h is handler:
+            run_chain_in_thread(job, "C", [], jt, loop, executor)
+        assert trace == [last] * (2 if h is handler else 1)
+    # a middleware that stops the chain: the handler does not run
+    trace.clear()
+    jt = JobType("n", handler, JobOptions().validated())
+    loop.run_until_complete(run_chain(job, None, [middleware_step(lambda j, nxt: None)], jt, loop, executor))
+    assert trace == []
+
+
+def test_middleware_chain_failures(loop_and_executor: tuple[asyncio.AbstractEventLoop, ThreadPoolExecutor]) -> None:
+    loop, executor = loop_and_executor
+    job = Job(name="n", id="i", enqueued_at=1, args={})
+    trace: list[str] = []
+    steps = _chain_steps(trace)
+    returned = JobType("n", lambda j: ValueError("returned"), JobOptions().validated())
+    with pytest.raises(ValueError, match=r"^returned$"):
+        loop.run_until_complete(run_chain(job, None, steps, returned, loop, executor))
+    assert trace == ["sync-in", "async-in:None"]
+
+    async def araises(j: Job) -> None:
+        raise KeyError("k")
+    with pytest.raises(KeyError, match="'k'"):
+        loop.run_until_complete(run_chain(job, None, steps, JobType("n", araises, JobOptions().validated()), loop,
+                                          executor))
+
+    async def areturns(j: Job) -> Exception:
+        return RuntimeError("async returned")
+    with pytest.raises(RuntimeError, match=r"^async returned$"):
+        loop.run_until_complete(run_chain(job, None, [], JobType("n", areturns, JobOptions().validated()), loop,
+                                          executor))
+
+    class Later:
+        def __await__(self) -> Iterator[None]:
+            yield None
+
+    def sync_returns_awaitable(j: Job) -> Any:
+        return Later()
+    with pytest.raises(TypeError, match=r"^a sync handler returned an awaitable: declare it with 'async def'$"):
+        run_chain_in_thread(job, None, [], JobType("n", sync_returns_awaitable, JobOptions().validated()), loop,
+                            executor)
+    with pytest.raises(ValueError, match=r"^mw$"):
+        loop.run_until_complete(run_chain(job, None, [middleware_step(lambda j, nxt: ValueError("mw"))],
+                                          JobType("n", lambda j: None, JobOptions().validated()), loop, executor))
+    with pytest.raises(TypeError, match=r"^middleware must be callable$"):
+        middleware_step("not callable")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^a middleware takes \(job, next\) or \(context, job, next\)"):
+        middleware_step(lambda j: None)
+    step = middleware_step(lambda ctx, j, nxt: None)
+    assert (step.is_async, step.with_ctx) == (False, True)

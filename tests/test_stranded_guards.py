@@ -213,10 +213,11 @@ def test_reaper_requeues_stranded_lists_a_window_after_it_first_saw_them(
         rdb: redis.Redis, caplog: pytest.LogCaptureFixture) -> None:
     k = Keys("ns")
     rdb.sadd(k.known_jobs, "w")
-    gone = [f"g{i:02d}" for i in range(1, 13)]   # a dozen lists, so that a scan missing some is seen
+    gone = [f"g{i:02d}" for i in range(1, 13)]   # a dozen lists alone, so that a scan missing some is seen
     for p in gone:
         _list(rdb, k, p, "w", 2)
-        rdb.hset(k.lock_info("w"), p, 2)
+    _list(rdb, k, "gk", "w", 2)                   # a list with its lock counts: (2 moved, 2 released)
+    rdb.hset(k.lock_info("w"), "gk", 2)
     rdb.hset(k.lock_info("w"), "gl", 1)           # a lock count alone: (0 moved, 1 released)
     _list(rdb, k, "gx", "w")                      # a list alone: (1 moved, 0 released)
     _list(rdb, k, "g00", "w")                     # starts right before its requeue: left alone
@@ -228,7 +229,7 @@ def test_reaper_requeues_stranded_lists_a_window_after_it_first_saw_them(
     rdb.hset(k.heartbeat("dead"), mapping={"heartbeat_at": NOW - 60, "job_names": "w"})
     _list(rdb, k, "dead", "w")                    # a dead pool in the set: the dead-pool pass's
     rdb.hset(k.lock_info("w"), "dead", 1)
-    rdb.set(k.lock("w"), 2 * len(gone) + 1 + 1 + 1)
+    rdb.set(k.lock("w"), 2 + 1 + 1 + 1)
     reaper = Reaper(k, "own", ["w"])
     _Racing.racer, _Racing.after, _Racing.script_calls = "g00", 0, 0
 
@@ -239,17 +240,18 @@ def test_reaper_requeues_stranded_lists_a_window_after_it_first_saw_them(
     assert _reap(rdb, reaper, NOW + DEAD_AFTER - 1, _Racing).stranded == {}
     with caplog.at_level(logging.WARNING, logger="gowork_compat.reaper"):
         due = _reap(rdb, reaper, NOW + DEAD_AFTER, _Racing)
-    assert due.stranded == {**{f"w@{p}": 2 for p in gone}, "w@gl": 0, "w@gx": 1}
-    assert due.requeued == 2 * len(gone) + 1 and due.stranded_locks_released == 2 * len(gone) + 1
+    assert due.stranded == {**{f"w@{p}": 2 for p in gone}, "w@gk": 2, "w@gl": 0, "w@gx": 1}
+    assert due.requeued == 2 * len(gone) + 2 + 1 and due.stranded_locks_released == 2 + 1
     assert due.dead_pools == [] and due.per_pool == {}
     logged = sorted(m.getMessage() for m in caplog.records
                     if m.name == "gowork_compat.reaper" and m.levelno == logging.WARNING)
     assert logged == sorted(
-        [f"requeued 2 jobs stranded in the in-progress list of gone pool {p} (job w; 2 lock counts given back)"
+        [f"requeued 2 jobs stranded in the in-progress list of gone pool {p} (job w; 0 lock counts given back)"
          for p in gone]
-        + ["requeued 0 jobs stranded in the in-progress list of gone pool gl (job w; 1 lock counts given back)",
+        + ["requeued 2 jobs stranded in the in-progress list of gone pool gk (job w; 2 lock counts given back)",
+           "requeued 0 jobs stranded in the in-progress list of gone pool gl (job w; 1 lock counts given back)",
            "requeued 1 jobs stranded in the in-progress list of gone pool gx (job w; 0 lock counts given back)"])
-    assert rdb.llen(k.jobs("w")) == 1 + 2 * len(gone) + 1
+    assert rdb.llen(k.jobs("w")) == 1 + 2 * len(gone) + 2 + 1
     for p in ("g00", "own", "live", "a-late"):
         assert rdb.llen(k.in_progress(p, "w")) == 1, p
     assert int(rdb.get(k.lock("w")) or 0) == 1 and rdb.hgetall(k.lock_info("w")) == {b"live": b"1"}

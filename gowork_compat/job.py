@@ -171,7 +171,8 @@ class Job:
             members = gojson.loads_members(raw)
         except GoJSONError as exc:
             raise JobDecodeError(f"malformed job payload: {exc}") from None
-        if type(members) is not list:
+        # an object comes back as its list of members; an array is a list too (of its values)
+        if type(members) is not list or raw.lstrip(b" \t\r\n")[:1] != b"{":
             raise JobDecodeError(f"malformed job payload: not a JSON object (got {_json_kind(members)})")
         _apply(job, members, merge=True)
         return job

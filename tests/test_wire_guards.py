@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -277,3 +278,68 @@ def test_middleware_chain_failures(loop_and_executor: tuple[asyncio.AbstractEven
         middleware_step(lambda j: None)
     step = middleware_step(lambda ctx, j, nxt: None)
     assert (step.is_async, step.with_ctx) == (False, True)
+
+
+def test_unique_key_values_and_refresh_flags_are_gos(r: redis.Redis, ns: str) -> None:
+    """v0.5.1 stores "1" under the key and never refreshes it; master refreshes; unique-by-key
+    stores the job itself; only master's jobs carry unique_key."""
+    k = Keys(ns)
+    old = plan_unique(k, "v0.5.1", "a", {"x": 1}, None, False, "1" * 24, NOW)
+    new = plan_unique(k, "master", "a", {"x": 2}, None, False, "2" * 24, NOW)
+    by_key = plan_unique(k, "master", "a", {"x": 3}, {"u": 1}, True, "3" * 24, NOW)
+    assert (old.stored, old.refresh, old.job.unique_key) == ("1", "0", "")
+    assert b"unique_key" not in old.raw and old.raw == old.job.encode()
+    assert (new.stored, new.refresh, new.job.unique_key) == ("1", "1", k.unique("a", {"x": 2}))
+    assert (by_key.stored, by_key.refresh) == (by_key.raw.decode(), "1") and by_key.key == k.unique("a", {"u": 1})
+    assert execute(r, [enqueue_unique_call(k, u) for u in (old, new, by_key)]) == [b"ok"] * 3
+    assert r.get(old.key) == b"1" and r.get(new.key) == b"1" and r.get(by_key.key) == by_key.raw
+
+
+def test_dead_job_retry_reasons_keep_undecodable_bytes() -> None:
+    with pytest.raises(UnretryableJob, match="^dead job j cannot be retried: it is a \N{REPLACEMENT CHARACTER}; it "
+                                             r"was left"):
+        retry_dead_job_result([0, 1, 1, b"a \xff"], "j")
+    with pytest.raises(UnretryableJob, match=r"^dead job  cannot be retried"):
+        retry_dead_job_result([0, 1, 1, b"x"])
+
+
+def test_requeue_call_without_known_jobs() -> None:
+    from gowork_compat.scripts import REQUEUE_DUE, requeue_due_call
+    call = requeue_due_call(Keys("ns"), "ns:retry", ["a"], NOW, 5)
+    assert call.script is REQUEUE_DUE and call.args == ("ns:jobs:", NOW, 5, "")
+    assert list(call.keys) == ["ns:retry", "ns:dead", "ns:jobs:a"]
+
+
+def test_job_records_read_as_go_reads_them() -> None:
+    from gowork_compat.job import MAX_ARG_INT, JobDecodeError
+    assert Job.decode(b'{"id":"i","t":1,"args":null}').name == ""
+    assert Job.decode(b'{"id":"i","t":-0,"args":{}}').name == ""  # the member-wise reading
+    # arrays are not jobs, also when their numbers need the member-wise reading (Go: an
+    # UnmarshalTypeError); they used to fail with a TypeError, or pass as a job when made of pairs
+    for raw in (b"[-0]", b' [["name","x"],["id","i"],["t",-0],["args",{}]]', b"[1e999]"):
+        with pytest.raises(JobDecodeError, match=r"^malformed job payload: not a JSON object \(got array\)$"):
+            Job.decode(raw)
+    with pytest.raises(JobDecodeError, match=r"^malformed job payload: not a JSON object \(got number\)$"):
+        Job.decode(b"-0")
+    big = float(MAX_ARG_INT)
+    job = Job(name="n", id="i", enqueued_at=1, args={"hi": big, "lo": -big, "over": big * 2})
+    assert (job.arg_int("hi"), job.arg_int("lo"), job.arg_error()) == (MAX_ARG_INT, -MAX_ARG_INT, None)
+    assert job.arg_int("over") == 0 and job.arg_error() is not None
+
+
+def test_five_field_specs_of_v051_are_explained_once(caplog: pytest.LogCaptureFixture) -> None:
+    from gowork_compat.periodic import PeriodicEnqueuer, warn_five_fields
+    spec = "*/13 2 * * *"
+    with caplog.at_level(logging.WARNING, logger="gowork_compat.periodic"):
+        PeriodicEnqueuer.make(spec, "x", "master")  # minute-first there: nothing to explain
+        PeriodicEnqueuer.make("*/13 2 * * * *", "x", "v0.5.1")
+        PeriodicEnqueuer.make("@every 13s", "x", "v0.5.1")
+        assert caplog.records == []
+        PeriodicEnqueuer.make(spec, "x", "v0.5.1")
+        assert not warn_five_fields(spec)  # once per spec and process
+    assert [m.getMessage() for m in caplog.records] == [
+        "cron spec '*/13 2 * * *' has 5 fields: gocraft/work v0.5.1 (robfig/cron v1) reads them as second minute "
+        "hour day-of-month month (second=*/13 minute=2 hour=* day-of-month=* month=*, any weekday), not as the "
+        "usual minute-based cron; for the minute-based meaning write the 6-field spec '0 */13 2 * * *' (seconds "
+        "first)"]
+    assert not warn_five_fields("@daily") and not warn_five_fields("1 2 3 4 5 6")

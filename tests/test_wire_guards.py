@@ -343,3 +343,39 @@ def test_five_field_specs_of_v051_are_explained_once(caplog: pytest.LogCaptureFi
         "usual minute-based cron; for the minute-based meaning write the 6-field spec '0 */13 2 * * *' (seconds "
         "first)"]
     assert not warn_five_fields("@daily") and not warn_five_fields("1 2 3 4 5 6")
+
+
+def test_outcomes_a_worker_would_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    """WorkerPool.run_job's outcome: the fate, err text, retry delay and job as a worker
+    writes them."""
+    from gowork_compat.pool.runner import outcome_of, starts_sync
+    monkeypatch.setattr("time.time", lambda: NOW + 0.5)
+
+    def jt(**opts: Any) -> JobType:
+        return JobType("n", lambda j: None, JobOptions(**opts).validated())
+
+    def job(fails: int = 0) -> Job:
+        return Job(name="n", id="i", enqueued_at=1, args={}, fails=fails)
+
+    ok = outcome_of(jt(), job(), None)
+    assert (ok.fate, ok.err, ok.retry_in, ok.exception, ok.ok, ok.job.fails) == ("done", "", None, None, True, 0)
+    err = ValueError("boom")
+    retry = outcome_of(jt(max_fails=2, backoff=lambda j: 30 + j.fails), job(), err)
+    assert (retry.fate, retry.err, retry.retry_in, retry.exception, retry.ok) == ("retry", "ValueError: boom", 31,
+                                                                                   err, False)
+    assert (retry.job.fails, retry.job.last_err, retry.job.failed_at) == (1, "ValueError: boom", NOW)
+    dead = outcome_of(jt(max_fails=2), job(1), err)
+    assert (dead.fate, dead.err, dead.retry_in, dead.exception, dead.job.fails) == ("dead", "ValueError: boom", None,
+                                                                                    err, 2)
+    dropped = outcome_of(jt(max_fails=2, skip_dead=True), job(1), KeyError("k"))
+    assert (dropped.fate, dropped.err, dropped.retry_in) == ("dropped", "KeyError: k", None)
+
+    async def ahandler(j: Job) -> None:
+        return None
+
+    async def amw(j: Job, nxt: Any) -> None:
+        await nxt()
+    sync_jt, async_jt = jt(), JobType("n", ahandler, JobOptions().validated())
+    assert starts_sync([], sync_jt) and not starts_sync([], async_jt)
+    assert not starts_sync([middleware_step(amw)], sync_jt)
+    assert starts_sync([middleware_step(lambda j, nxt: nxt())], async_jt)

@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -59,24 +60,26 @@ def test_worker_takes_unique_keys_and_runs_the_newest_args(r: redis.Redis, ns: s
     r.set(plans[3].key, b"not a job")                                    # a key holding garbage: ignored
     jobs = [_fetched(r, k, n) for n in "abcd"]
     unkeyed = Job(name="e", id="6" * 24, enqueued_at=NOW, args={"f": float("nan")}, unique=True)  # no key
-    found, calls = take_calls(k, [*jobs, unkeyed])
-    keys = [k.unique("a", {"x": 1}), k.unique("b", {"user": 7}), k.unique("c", {"v": 1}), k.unique("d", {"user": 8})]
-    assert found == [*keys, ""]
+    # the order of a fetch: one without a key and one holding garbage before the replaced one
+    fetched = [unkeyed, jobs[3], jobs[0], jobs[1], jobs[2]]
+    found, calls = take_calls(k, fetched)
+    keys = [k.unique("d", {"user": 8}), k.unique("a", {"x": 1}), k.unique("b", {"user": 7}), k.unique("c", {"v": 1})]
+    assert found == ["", *keys]
     assert [c.args for c in calls] == [(op, key) for key in keys for op in ("GET", "DEL")]
     replies = execute(r, calls)
     assert not any(r.exists(key) for key in keys)
-    newer = newer_jobs([*jobs, unkeyed], found, replies)
+    newer = newer_jobs(fetched, found, replies)
     assert list(newer) == [id(jobs[1])]
     b = newer[id(jobs[1])]
-    assert (b.id, b.args, b.unique_key) == ("5" * 24, {"v": 2}, keys[1])
+    assert (b.id, b.args, b.unique_key) == ("5" * 24, {"v": 2}, keys[2])
     # acknowledged as the entry actually in the in-progress list
     assert (b.raw, b.dequeued_from, b.in_progress_queue) == (jobs[1].raw, k.jobs("b"), k.in_progress("p", "b"))
     # replies from a client that decodes them: the same
     decoded = [x.decode() if isinstance(x, bytes) else x for x in replies]
-    again = newer_jobs([*jobs, unkeyed], found, decoded)
+    again = newer_jobs(fetched, found, decoded)
     assert list(again) == [id(jobs[1])] and again[id(jobs[1])].args == {"v": 2}
     # a key already gone (another worker took it) replaces nothing
-    assert newer_jobs(jobs[1:2], keys[1:2], [None, 0]) == {}
+    assert newer_jobs(jobs[1:2], keys[2:3], [None, 0]) == {}
 
 
 def test_unique_keys_as_workers_and_clients_find_them() -> None:
@@ -152,7 +155,8 @@ def test_a_failure_that_cannot_be_written_back_goes_dead_with_the_reason(
     job = Job.decode(raw)
     job.args = {"a": object()}  # what the handler left: not JSON
     problem = TypeError("not JSON")
-    ack = unwritable_ack(Running(job=job, worker_id="w", group=3), ValueError("boom"), problem)
+    boom = ValueError("boom")
+    ack = unwritable_ack(Running(job=job, worker_id="w", group=3), boom, problem)
     assert (ack.group, ack.raw, ack.fate, ack.score) == (3, raw, Fate.DEAD, NOW)
     dead = Job.decode(ack.member)
     assert (dead.name, dead.id, dead.args, dead.fails, dead.failed_at) == ("n", "i", {"a": 1}, 2, NOW)
@@ -160,6 +164,8 @@ def test_a_failure_that_cannot_be_written_back_goes_dead_with_the_reason(
     assert [m.getMessage() for m in caplog.records] == [
         "job i (n) failed and could not be written back (TypeError: not JSON): moved to the dead set: "
         "ValueError: boom"]
+    exc_info = caplog.records[0].exc_info
+    assert exc_info is not None and exc_info[:2] == (ValueError, boom)  # the handler's traceback is logged
     # a job that never failed before counts one failure
     fresh = Job.decode(Job(name="n", id="j", enqueued_at=1, args={}).encode())
     assert Job.decode(unwritable_ack(Running(job=fresh, worker_id="w", group=1), KeyError("k"),
@@ -182,58 +188,87 @@ def test_a_failure_that_cannot_be_written_back_goes_dead_with_the_reason(
 @pytest.fixture
 def loop_and_executor() -> Iterator[tuple[asyncio.AbstractEventLoop, ThreadPoolExecutor]]:
     loop = asyncio.new_event_loop()
-    executor = ThreadPoolExecutor(max_workers=4)
+    executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="gowork-test")
     yield loop, executor
     executor.shutdown(wait=True)
     loop.close()
 
 
-def _chain_steps(trace: list[str]) -> list[Any]:
-    def sync_mw(job: Job, nxt: Any) -> None:
-        trace.append("sync-in")
+def _where() -> str:
+    """T: a thread of the pool's executor; M: the main thread (the loop's here); O: other."""
+    name = threading.current_thread().name
+    return "T" if name.startswith("gowork-test") else "M" if name == "MainThread" else "O"
+
+
+def _steps(trace: list[str]) -> dict[str, Any]:
+    """Middleware and handlers of every shape: sync or async, with or without the context."""
+    def sync_plain(job: Job, nxt: Any) -> None:
+        trace.append(f"sync_plain:-:{job.id}:{_where()}")
         nxt()
-        trace.append("sync-out")
 
-    async def async_mw(ctx: Any, job: Job, nxt: Any) -> None:
-        trace.append(f"async-in:{ctx}")
+    def sync_ctx(ctx: Any, job: Job, nxt: Any) -> None:
+        trace.append(f"sync_ctx:{ctx}:{job.id}:{_where()}")
+        nxt()
+
+    async def async_plain(job: Job, nxt: Any) -> None:
+        trace.append(f"async_plain:-:{job.id}:{_where()}")
         await nxt()
-        trace.append("async-out")
 
-    return [middleware_step(sync_mw), middleware_step(async_mw)]
+    async def async_ctx(ctx: Any, job: Job, nxt: Any) -> None:
+        trace.append(f"async_ctx:{ctx}:{job.id}:{_where()}")
+        await nxt()
+
+    def h_sync_plain(job: Job) -> None:
+        trace.append(f"h_sync_plain:-:{job.id}:{_where()}")
+
+    def h_sync_ctx(ctx: Any, job: Job) -> None:
+        trace.append(f"h_sync_ctx:{ctx}:{job.id}:{_where()}")
+
+    async def h_async_plain(job: Job) -> None:
+        trace.append(f"h_async_plain:-:{job.id}:{_where()}")
+
+    async def h_async_ctx(ctx: Any, job: Job) -> None:
+        trace.append(f"h_async_ctx:{ctx}:{job.id}:{_where()}")
+
+    return {f.__name__: f for f in (sync_plain, sync_ctx, async_plain, async_ctx, h_sync_plain, h_sync_ctx,
+                                     h_async_plain, h_async_ctx)}
 
 
 def test_middleware_chain_runs_in_order_across_sync_and_async_steps(
         loop_and_executor: tuple[asyncio.AbstractEventLoop, ThreadPoolExecutor]) -> None:
+    """Every step gets the job (and the context when it takes one); sync steps run in the
+    pool's executor, async ones on the loop."""
     loop, executor = loop_and_executor
     trace: list[str] = []
     job = Job(name="n", id="i", enqueued_at=1, args={"a": 1})
-
-    def handler(ctx: Any, j: Job) -> None:
-        trace.append(f"handler:{ctx}:{j.args}")
-
-    async def ahandler(j: Job) -> None:
-        trace.append(f"ahandler:{j.id}")
-
-    steps = _chain_steps(trace)
-    for h, last in ((handler, "handler:C:{'a': 1}"), (ahandler, "ahandler:i")):
-        jt = JobType("n", h, JobOptions().validated())
+    fns = _steps(trace)
+    mw = [middleware_step(fns[n]) for n in ("sync_plain", "async_ctx", "async_plain", "sync_ctx")]
+    head = ["sync_plain:-:i:T", "async_ctx:C:i:M", "async_plain:-:i:M", "sync_ctx:C:i:T"]
+    for h in ("h_sync_plain", "h_sync_ctx", "h_async_plain", "h_async_ctx"):
+        jt = JobType("n", fns[h], JobOptions().validated())
+        ctx = "C" if h.endswith("ctx") else "-"
+        last = f"{h}:{ctx}:i:{'M' if 'async' in h else 'T'}"
         trace.clear()
-        loop.run_until_complete(run_chain(job, "C", steps, jt, loop, executor))
-        assert trace == ["sync-in", "async-in:C", last, "async-out", "sync-out"]
-        trace.clear()
-        # from a worker thread, while the loop runs
-        loop.run_until_complete(loop.run_in_executor(executor, run_chain_in_thread, job, "C", steps, jt, loop,
+        loop.run_until_complete(run_chain(job, "C", mw, jt, loop, executor))
+        assert trace == [*head, last], h
+        trace.clear()  # from a worker thread of the pool, while the loop runs
+        loop.run_until_complete(loop.run_in_executor(executor, run_chain_in_thread, job, "C", mw, jt, loop,
                                                      executor))
-        assert trace == ["sync-in", "async-in:C", last, "async-out", "sync-out"]
-        # no middleware
-        trace.clear()
+        assert trace == [*head, last], h
+        trace.clear()  # no middleware: the handler alone, where it belongs
         loop.run_until_complete(run_chain(job, "C", [], jt, loop, executor))
-        if h is handler:
+        assert trace == [last], h
+        if "async" not in h:
+            trace.clear()
             run_chain_in_thread(job, "C", [], jt, loop, executor)
-        assert trace == [last] * (2 if h is handler else 1)
+            assert trace == [f"{h}:{ctx}:i:M"], h
+        # an async middleware before a handler of each shape
+        trace.clear()
+        loop.run_until_complete(run_chain(job, "C", mw[1:3], jt, loop, executor))
+        assert trace == [*head[1:3], last], h
     # a middleware that stops the chain: the handler does not run
     trace.clear()
-    jt = JobType("n", handler, JobOptions().validated())
+    jt = JobType("n", fns["h_sync_plain"], JobOptions().validated())
     loop.run_until_complete(run_chain(job, None, [middleware_step(lambda j, nxt: None)], jt, loop, executor))
     assert trace == []
 
@@ -242,11 +277,12 @@ def test_middleware_chain_failures(loop_and_executor: tuple[asyncio.AbstractEven
     loop, executor = loop_and_executor
     job = Job(name="n", id="i", enqueued_at=1, args={})
     trace: list[str] = []
-    steps = _chain_steps(trace)
+    fns = _steps(trace)
+    steps = [middleware_step(fns["sync_plain"]), middleware_step(fns["async_ctx"])]
     returned = JobType("n", lambda j: ValueError("returned"), JobOptions().validated())
     with pytest.raises(ValueError, match=r"^returned$"):
         loop.run_until_complete(run_chain(job, None, steps, returned, loop, executor))
-    assert trace == ["sync-in", "async-in:None"]
+    assert trace == ["sync_plain:-:i:T", "async_ctx:None:i:M"]
 
     async def araises(j: Job) -> None:
         raise KeyError("k")
@@ -314,6 +350,8 @@ def test_job_records_read_as_go_reads_them() -> None:
     from gowork_compat.job import MAX_ARG_INT, JobDecodeError
     assert Job.decode(b'{"id":"i","t":1,"args":null}').name == ""
     assert Job.decode(b'{"id":"i","t":-0,"args":{}}').name == ""  # the member-wise reading
+    assert Job.decode(b'{"id":"i","id":"j","t":1,"args":{}}').name == ""  # ... after the fast one gave up
+    assert Job.decode(b' \r\n\t{"id":"i","t":-0,"args":{}}').id == "i"  # JSON's whitespace before the object
     # arrays are not jobs, also when their numbers need the member-wise reading (Go: an
     # UnmarshalTypeError); they used to fail with a TypeError, or pass as a job when made of pairs
     for raw in (b"[-0]", b' [["name","x"],["id","i"],["t",-0],["args",{}]]', b"[1e999]"):

@@ -295,6 +295,9 @@ def test_middleware_chain_failures(loop_and_executor: tuple[asyncio.AbstractEven
     with pytest.raises(RuntimeError, match=r"^async returned$"):
         loop.run_until_complete(run_chain(job, None, [], JobType("n", areturns, JobOptions().validated()), loop,
                                           executor))
+    with pytest.raises(RuntimeError, match=r"^async returned$"):  # ... also after a middleware
+        loop.run_until_complete(run_chain(job, None, steps, JobType("n", areturns, JobOptions().validated()), loop,
+                                          executor))
 
     class Later:
         def __await__(self) -> Iterator[None]:
@@ -365,8 +368,10 @@ def test_job_records_read_as_go_reads_them() -> None:
     assert job.arg_int("over") == 0 and job.arg_error() is not None
 
 
-def test_five_field_specs_of_v051_are_explained_once(caplog: pytest.LogCaptureFixture) -> None:
+def test_five_field_specs_of_v051_are_explained_once(caplog: pytest.LogCaptureFixture,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from gowork_compat.periodic import PeriodicEnqueuer, warn_five_fields
+    monkeypatch.setattr("gowork_compat.periodic._warned", set())  # this test may run twice in one process
     spec = "*/13 2 * * *"
     with caplog.at_level(logging.WARNING, logger="gowork_compat.periodic"):
         PeriodicEnqueuer.make(spec, "x", "master")  # minute-first there: nothing to explain
@@ -381,6 +386,8 @@ def test_five_field_specs_of_v051_are_explained_once(caplog: pytest.LogCaptureFi
         "usual minute-based cron; for the minute-based meaning write the 6-field spec '0 */13 2 * * *' (seconds "
         "first)"]
     assert not warn_five_fields("@daily") and not warn_five_fields("1 2 3 4 5 6")
+    assert not warn_five_fields("@a b c d e")  # a descriptor, whatever follows
+    assert warn_five_fields("1 2 3 4 5") is True and len(caplog.records) == 2
 
 
 def test_outcomes_a_worker_would_record(monkeypatch: pytest.MonkeyPatch) -> None:

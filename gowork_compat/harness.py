@@ -54,6 +54,7 @@ __all__ = [
     "WebUI",
     "WorkerProcess",
     "build_harness",
+    "peak_rss_kb",
 ]
 
 Event = dict[str, Any]
@@ -63,6 +64,19 @@ HARNESS_IMAGE_BINARY = "/usr/local/bin/gowork-harness"
 #: the module that runs a Python WorkerPool like the harness's ``worker`` subcommand
 PYWORKER_MODULE = "tests.interop.pyworker"
 
+
+
+def peak_rss_kb(pid: int | str = "self") -> int | None:
+    """VmHWM (peak resident set) of process ``pid`` in kB from /proc (Linux), None when
+    unknown: another system, a process gone or a zombie (whose status has no VmHWM)."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 class HarnessError(RuntimeError):
     """A harness process failed, hung, or answered something else than expected."""
@@ -412,14 +426,8 @@ class WorkerProcess:
 
     def peak_rss_mb(self) -> float:
         """VmHWM of a local worker process in MB (NaN when unknown, e.g. in a container)."""
-        try:
-            with open(f"/proc/{self.proc.pid}/status") as fh:
-                for line in fh:
-                    if line.startswith("VmHWM:"):
-                        return int(line.split()[1]) / 1024.0
-        except (OSError, TypeError):
-            pass
-        return float("nan")
+        kb = peak_rss_kb(self.proc.pid) if isinstance(self.proc.pid, int) else None
+        return float("nan") if kb is None else kb / 1024.0
 
     # -- events ---------------------------------------------------------------
 

@@ -18,6 +18,7 @@ import threading
 import time
 from typing import Any
 
+from gowork_compat.harness import peak_rss_kb
 from gowork_compat.job import Job
 from gowork_compat.pool import WorkerPool
 
@@ -92,18 +93,6 @@ def make_handler(name: str, behavior: dict[str, Any], quiet: bool, counter: dict
             raise ZeroDivisionError("harness panic")
     return handler
 
-
-def peak_rss_kb() -> int | None:
-    """VmHWM of this process (Linux), read by the process itself: the figure is there even
-    when whoever reads the events sees the process exit first."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
 
 
 def main() -> None:

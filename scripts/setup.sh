@@ -37,6 +37,8 @@ echo "setup: building go-harness" >&2
 (cd go-harness && go build -o gowork-harness .)
 
 # Containers (always in CI, elsewhere GOWORK_CONTAINERS=1): a Docker engine and the images
-if [ "${GOWORK_SETUP:-tests}" = "tests" ] && [ "$(bash scripts/docker.sh wanted)" = 1 ]; then
+# (scripts/test.sh sets GOWORK_DOCKER_UP=later and builds them while its first steps run)
+if [ "${GOWORK_SETUP:-tests}" = "tests" ] && [ "$(bash scripts/docker.sh wanted)" = 1 ] \
+   && [ "${GOWORK_DOCKER_UP:-}" != later ]; then
   bash scripts/docker.sh up
 fi

@@ -314,7 +314,9 @@ def test_observation_hash_fields_ttl_and_removal_match_go(harness: Harness, redi
         k = Keys(h.namespace)
         Enqueuer(redis_url, h.namespace).enqueue("o", {"a": "<b>"})
         start = h.start_worker if side == "go" else h.start_python_worker
-        cfg = {"concurrency": 1, "jobs": {"o": {"behavior": {"kind": "sleep", "sleep_ms": 1500, "checkin": "half"}}}}
+        # the check-in comes first; both observers write at most once a second, so the job runs on
+        # long enough for that write to be seen on a loaded machine (1.5 s was not always)
+        cfg = {"concurrency": 1, "jobs": {"o": {"behavior": {"kind": "sleep", "sleep_ms": 4000, "checkin": "half"}}}}
         with start(cfg) as w:
             w.wait_for(lambda e: e.get("event") == "job_start")
             key = until(lambda k=k: next((x for x in r.scan_iter(match=k.worker_observation("*"))

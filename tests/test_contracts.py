@@ -94,20 +94,28 @@ def test_async_enqueuer_refuses_invalid_args(redis_url: str, ns: str, r: redis.R
     assert r.llen(Keys(ns).jobs("send_email")) == 1
 
 
+def drain_after_enqueue(pool: WorkerPool, redis_url: str, ns: str, *args: dict[str, Any]) -> list[Job]:
+    """Enqueue send_email jobs with ``args`` through an enqueuer without contracts (anything
+    gets in), then run the pool until its queues are empty."""
+    enq = Enqueuer(redis_url, ns)
+    try:
+        jobs = [enq.enqueue("send_email", a) for a in args]
+        pool.start()
+        try:
+            pool.drain()
+        finally:
+            pool.stop()
+    finally:
+        enq.close()
+    return [j for j in jobs if j is not None]
+
+
 def test_pool_with_contracts_sends_violations_to_dead(redis_url: str, ns: str, r: redis.Redis) -> None:
     ran: list[Any] = []
     pool = WorkerPool(redis_url, ns, 2, contracts={"send_email": EMAIL})
     pool.job("send_email", lambda job: ran.append(job.args), max_fails=4)
-    enq = Enqueuer(redis_url, ns)  # no contracts: anything gets in
     good = {"to": "ada@x", "tries": 0}
-    enq.enqueue("send_email", good)
-    bad = enq.enqueue("send_email", {"to": "ada@x", "tries": 2.5})
-    pool.start()
-    try:
-        pool.drain()
-    finally:
-        pool.stop()
-        enq.close()
+    _, bad = drain_after_enqueue(pool, redis_url, ns, good, {"to": "ada@x", "tries": 2.5})
     assert ran == [good]
     (raw,) = r.zrange(Keys(ns).dead, 0, -1)  # dead at once although max_fails is 4
     dead = Job.decode(raw)
@@ -121,12 +129,5 @@ def test_pool_without_contracts_runs_anything(redis_url: str, ns: str, r: redis.
     ran: list[Any] = []
     pool = WorkerPool(redis_url, ns, 1)
     pool.job("send_email", lambda job: ran.append(job.args))
-    enq = Enqueuer(redis_url, ns)
-    enq.enqueue("send_email", {"tries": 2.5})
-    pool.start()
-    try:
-        pool.drain()
-    finally:
-        pool.stop()
-        enq.close()
+    drain_after_enqueue(pool, redis_url, ns, {"tries": 2.5})
     assert ran == [{"tries": 2.5}] and r.zcard(Keys(ns).dead) == 0

@@ -29,7 +29,7 @@ import pytest
 from gowork_compat.harness import Harness as GoHarness
 from gowork_compat.harness import HarnessError, WorkerProcess
 from gowork_compat.pool import DEFAULT_SLEEP_BACKOFFS, WorkerPool
-from tests.conftest import RedisServer, until
+from tests.conftest import RedisServer, stop_process, until
 from tests.interop.harness import Harness
 
 pytestmark = [pytest.mark.timeout(120)]
@@ -69,12 +69,7 @@ class Monitor:
         return times
 
     def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        stop_process(self.proc)
         self.out.close()
 
 

@@ -276,6 +276,20 @@ def create_app(
                 return _error(f"internal error: {type(exc).__name__}", 500)
         return run
 
+    def acting(act: Callable[[AsyncClient, Request], Awaitable[object]]) -> Handler:
+        """A route that does one client action with the route's parameters and answers
+        Go's {"status": "ok"}."""
+        async def run(request: Request, c: AsyncClient) -> Response:
+            await act(c, request)
+            return _json(_OK)
+        return run
+
+    def id_of(request: Request) -> str:
+        return str(request.path_params["job_id"])
+
+    def name_of(request: Request) -> str:
+        return str(request.path_params["job_name"])
+
     # Go's routes
     async def queues(request: Request, c: AsyncClient) -> Response:
         return _json([q.to_json() for q in await c.queues()])
@@ -304,22 +318,6 @@ def create_app(
         found = await c.find_dead_jobs(flt)
         start = (max(page, 1) - 1) * PAGE_SIZE
         return _json({"count": len(found), "jobs": [d.to_json() for d in found[start:start + PAGE_SIZE]]})
-
-    async def delete_dead_job(request: Request, c: AsyncClient) -> Response:
-        await c.delete_dead_job(_time_of(request, "died_at"), request.path_params["job_id"])
-        return _json(_OK)
-
-    async def retry_dead_job(request: Request, c: AsyncClient) -> Response:
-        await c.retry_dead_job(_time_of(request, "died_at"), request.path_params["job_id"])
-        return _json(_OK)
-
-    async def delete_all_dead_jobs(request: Request, c: AsyncClient) -> Response:
-        await c.delete_all_dead_jobs()
-        return _json(_OK)
-
-    async def retry_all_dead_jobs(request: Request, c: AsyncClient) -> Response:
-        await c.retry_all_dead_jobs()
-        return _json(_OK)
 
     # beyond Go
     async def retry_dead_jobs(request: Request, c: AsyncClient) -> Response:
@@ -351,28 +349,8 @@ def create_app(
         await c.delete_unreadable(where, raw, job_name)
         return _json(_OK)
 
-    async def delete_retry_job(request: Request, c: AsyncClient) -> Response:
-        await c.delete_retry_job(_time_of(request, "retry_at"), request.path_params["job_id"])
-        return _json(_OK)
-
-    async def delete_scheduled_job(request: Request, c: AsyncClient) -> Response:
-        await c.delete_scheduled_job(_time_of(request, "scheduled_for"), request.path_params["job_id"])
-        return _json(_OK)
-
     async def info(request: Request, c: AsyncClient) -> Response:
         return _json({"namespace": c.namespace, "redis": redis_shown, "namespaces": served})
-
-    async def delete_queued_job(request: Request, c: AsyncClient) -> Response:
-        await c.delete_queued_job(request.path_params["job_name"], request.path_params["job_id"])
-        return _json(_OK)
-
-    async def run_retry_job_now(request: Request, c: AsyncClient) -> Response:
-        await c.run_retry_job_now(_time_of(request, "retry_at"), request.path_params["job_id"])
-        return _json(_OK)
-
-    async def enqueue_scheduled_job_now(request: Request, c: AsyncClient) -> Response:
-        await c.enqueue_scheduled_job_now(_time_of(request, "scheduled_for"), request.path_params["job_id"])
-        return _json(_OK)
 
     async def purge_queue(request: Request, c: AsyncClient) -> Response:
         name = request.path_params["job_name"]
@@ -428,14 +406,6 @@ def create_app(
             raise _BadRequest(f"minutes must be 1 to {MAX_STATS_MINUTES}")
         return _json([m.to_json() for m in await c.throughput(minutes)])
 
-    async def pause(request: Request, c: AsyncClient) -> Response:
-        await c.pause(request.path_params["job_name"])
-        return _json(_OK)
-
-    async def unpause(request: Request, c: AsyncClient) -> Response:
-        await c.unpause(request.path_params["job_name"])
-        return _json(_OK)
-
     async def locks(request: Request, c: AsyncClient) -> Response:
         return _json([lk.to_json() for lk in await c.locks()])
 
@@ -480,12 +450,16 @@ def create_app(
         get("/retry_jobs", retry_jobs),
         get("/scheduled_jobs", scheduled_jobs),
         get("/dead_jobs", dead_jobs),
-        post("/delete_dead_job/{died_at}/{job_id}", delete_dead_job),
-        post("/retry_dead_job/{died_at}/{job_id}", retry_dead_job),
-        post("/delete_all_dead_jobs", delete_all_dead_jobs),
-        post("/retry_all_dead_jobs", retry_all_dead_jobs),
-        post("/delete_retry_job/{retry_at}/{job_id}", delete_retry_job),
-        post("/delete_scheduled_job/{scheduled_for}/{job_id}", delete_scheduled_job),
+        post("/delete_dead_job/{died_at}/{job_id}",
+             acting(lambda c, r: c.delete_dead_job(_time_of(r, "died_at"), id_of(r)))),
+        post("/retry_dead_job/{died_at}/{job_id}",
+             acting(lambda c, r: c.retry_dead_job(_time_of(r, "died_at"), id_of(r)))),
+        post("/delete_all_dead_jobs", acting(lambda c, r: c.delete_all_dead_jobs())),
+        post("/retry_all_dead_jobs", acting(lambda c, r: c.retry_all_dead_jobs())),
+        post("/delete_retry_job/{retry_at}/{job_id}",
+             acting(lambda c, r: c.delete_retry_job(_time_of(r, "retry_at"), id_of(r)))),
+        post("/delete_scheduled_job/{scheduled_for}/{job_id}",
+             acting(lambda c, r: c.delete_scheduled_job(_time_of(r, "scheduled_for"), id_of(r)))),
         post("/retry_dead_jobs", retry_dead_jobs),
         post("/delete_dead_jobs", delete_dead_jobs),
         post("/delete_unreadable/{where}", delete_unreadable),
@@ -493,13 +467,16 @@ def create_app(
         get("/throughput", throughput),
         get("/job/{where}/{job_id}", job_detail),
         get("/search/{where}", search),
-        post("/delete_queued_job/{job_id}/{job_name:path}", delete_queued_job),
-        post("/run_retry_job_now/{retry_at}/{job_id}", run_retry_job_now),
-        post("/enqueue_scheduled_job_now/{scheduled_for}/{job_id}", enqueue_scheduled_job_now),
+        post("/delete_queued_job/{job_id}/{job_name:path}",
+             acting(lambda c, r: c.delete_queued_job(name_of(r), id_of(r)))),
+        post("/run_retry_job_now/{retry_at}/{job_id}",
+             acting(lambda c, r: c.run_retry_job_now(_time_of(r, "retry_at"), id_of(r)))),
+        post("/enqueue_scheduled_job_now/{scheduled_for}/{job_id}",
+             acting(lambda c, r: c.enqueue_scheduled_job_now(_time_of(r, "scheduled_for"), id_of(r)))),
         post("/purge_queue/{job_name:path}", purge_queue),
         post("/reset_lock/{job_name:path}", reset_lock),
-        post("/pause/{job_name:path}", pause),
-        post("/unpause/{job_name:path}", unpause),
+        post("/pause/{job_name:path}", acting(lambda c, r: c.pause(name_of(r)))),
+        post("/unpause/{job_name:path}", acting(lambda c, r: c.unpause(name_of(r)))),
         get("/locks", locks),
         get("/queued_jobs/{job_name:path}", queued_jobs),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),

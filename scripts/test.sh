@@ -38,5 +38,7 @@ python3 -m mypy
 [ $# -gt 0 ] || python3 scripts/mutation.py  # mutation testing: bounded pass (scripts/mutation-bounded.txt, benchmarks/mutation.md)
 wait_for_docker
 export GOWORK_HARNESS="$PWD/go-harness/gowork-harness"
-python3 -m pytest -q -rs -p no:cacheprovider "$@"
+# Two workers (pytest-xdist), a test file each at a time: the suite mostly waits on servers and
+# pools, so it takes about half the time on two cores. GOWORK_TEST_WORKERS=0 runs it in one process.
+python3 -m pytest -q -rs -p no:cacheprovider -n "${GOWORK_TEST_WORKERS:-2}" --dist loadfile "$@"
 [ "$GOWORK_CONTAINERS" != 1 ] || bash scripts/docker.sh interop

@@ -67,7 +67,8 @@ def test_dev_extra_is_test_plus_tools() -> None:
     extras = pyproject()["project"]["optional-dependencies"]
     assert extras["test"][0] == "gowork-compat[web]"
     assert extras["dev"][0] == "gowork-compat[test,docker,metrics,otel]"
-    assert {Requirement(r).name for r in extras["dev"][1:]} == {"opentelemetry-sdk", "mypy", "ruff", "mutmut"}
+    tools = {"opentelemetry-sdk", "mypy", "ruff", "mutmut", "pytest-xdist"}
+    assert {Requirement(r).name for r in extras["dev"][1:]} == tools
 
 
 def test_version_has_one_source() -> None:

@@ -61,7 +61,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -93,6 +92,8 @@ from gowork_compat.harness import (  # noqa: E402
     LocalLauncher,
     WorkerProcess,
     build_harness,
+    free_port,
+    stop_process,
 )
 
 HARNESS_DIR = ROOT / "go-harness"
@@ -104,12 +105,6 @@ TOKEN_RE = re.compile(rb"chaos-[a-z0-9]+-[0-9]+")
 
 def log(msg: str) -> None:
     print(f"[chaos {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_until(pred: Callable[[], bool], timeout: float, step: float = 0.1) -> bool:
@@ -151,16 +146,10 @@ class RedisProc:
             c.close()
 
     def stop(self, kill: bool = False) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            if kill:
+        if self.proc is not None:
+            if kill and self.proc.poll() is None:
                 self.proc.kill()
-            else:
-                self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc, 15)
         self.proc = None
 
     def restart(self, downtime: float, kill: bool) -> None:
@@ -1106,12 +1095,7 @@ def exp_webui(e: Exp, P: Json) -> Json:
             before = after
         alive = proc.poll() is None
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, 10)
         errf.seek(0)
         stderr = errf.read()
         errf.close()

@@ -31,7 +31,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,7 +43,16 @@ from typing import IO, Any
 
 import redis
 
-from gowork_compat.harness import Command, Harness, HarnessError, LocalLauncher, WorkerProcess, build_harness
+from gowork_compat.harness import (
+    Command,
+    Harness,
+    HarnessError,
+    LocalLauncher,
+    WorkerProcess,
+    build_harness,
+    free_port,
+    stop_process,
+)
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -110,13 +118,7 @@ def _spawn(argv: list[str], *, stdin: bool = False, stderr: IO[Any] | None = Non
 
 
 def _reap(proc: subprocess.Popen[Any], timeout: float = 10.0) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    stop_process(proc, timeout)
     if proc in _children:
         _children.remove(proc)
 
@@ -187,12 +189,6 @@ class WorkerProc:
 
 
 # -- redis-server ----------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def redis_server(workdir: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     exe = shutil.which("redis-server")
@@ -214,12 +210,7 @@ def redis_server(workdir: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]
                 time.sleep(0.02)
         yield port, proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, 10)
 
 
 def find_harness(workdir: Path) -> Path:

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,17 +29,11 @@ import redis
 
 from .client import Client, DeadJob
 from .enqueuer import Enqueuer
-from .harness import Harness, WorkerProcess
+from .harness import Harness, WorkerProcess, free_port
 from .job import Job
 from .pool import WorkerPool
 
 __all__ = ["main", "missing_requirements", "run_demo"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _started(job_id: str) -> Callable[[dict[str, Any]], bool]:
@@ -74,7 +67,7 @@ def run_demo(harness: str) -> int:
         for problem in problems:
             print(f"- {problem}", file=sys.stderr)
         return 2
-    port = _free_port()
+    port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="gowork-demo-"))
     server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                                "--dir", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -54,7 +54,9 @@ __all__ = [
     "WebUI",
     "WorkerProcess",
     "build_harness",
+    "free_port",
     "peak_rss_kb",
+    "stop_process",
 ]
 
 Event = dict[str, Any]
@@ -64,6 +66,24 @@ HARNESS_IMAGE_BINARY = "/usr/local/bin/gowork-harness"
 #: the module that runs a Python WorkerPool like the harness's ``worker`` subcommand
 PYWORKER_MODULE = "tests.interop.pyworker"
 
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on ``host`` now (the kernel's pick), for a server started right after."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def stop_process(proc: subprocess.Popen[Any], grace: float = 5.0) -> None:
+    """SIGTERM, ``grace`` seconds to exit, then SIGKILL; returns once the process is reaped."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
 
 
 def peak_rss_kb(pid: int | str = "self") -> int | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -18,6 +17,10 @@ from typing import Any
 import pytest
 import redis
 
+from gowork_compat.harness import free_port, stop_process
+
+__all__ = ["RedisServer", "free_port", "stop_process", "until"]
+
 
 def until(pred: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
     """Poll ``pred`` until it returns something truthy (returned), failing after ``timeout`` s."""
@@ -28,23 +31,6 @@ def until(pred: Callable[[], Any], timeout: float = 15.0, what: str = "condition
             return value
         time.sleep(0.02)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def stop_process(proc: subprocess.Popen[Any], grace: float = 5.0) -> None:
-    """SIGTERM, ``grace`` seconds to exit, then SIGKILL; returns once the process is reaped."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import redis
 
-from tests.conftest import free_port, until
+from tests.conftest import free_port, stop_process, until
 
 SERVICE = "gwmaster"
 NODE_TIMEOUT_MS = 1000
@@ -71,12 +71,8 @@ class Node:
             self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if self.proc is not None:
+            stop_process(self.proc)
 
     def client(self, **kw: Any) -> redis.Redis:
         return redis.Redis(port=self.port, socket_timeout=1, socket_connect_timeout=1, **kw)

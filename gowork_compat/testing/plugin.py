@@ -20,7 +20,6 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -34,19 +33,13 @@ import pytest
 import redis as redis_lib
 
 from ..enqueuer import Enqueuer
-from ..harness import WorkerProcess
+from ..harness import WorkerProcess, free_port, stop_process
 from ..job import Job
 from .fates import Fate, JobRef, assert_all_clean, read_fates, wait_fate, wait_fates
 from .go import GoWorkerError, UserWorker, harness_for
 
 __all__ = ["GoEnqueuer", "GoWorkerFactory", "GoworkEnv", "RedisInstance", "go_enqueuer", "go_worker", "gowork",
            "gowork_namespace", "gowork_redis"]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -71,13 +64,8 @@ class RedisInstance:
         return redis_lib.Redis(host=self.host, port=self.port)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc, 10)
         if self.container is not None:
             try:
                 self.container.remove(force=True)
@@ -90,7 +78,7 @@ class RedisInstance:
 def start_redis() -> RedisInstance:
     """redis-server from PATH, else a container of $GOWORK_TEST_REDIS_IMAGE (default redis:7)
     on the host network; returns once it answers PING."""
-    port = _free_port()
+    port = free_port()
     inst = RedisInstance("127.0.0.1", port)
     argv = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     exe = shutil.which("redis-server")

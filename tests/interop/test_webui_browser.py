@@ -168,20 +168,39 @@ class Browser:
             time.sleep(0.1)
         raise TimeoutError(f"timed out waiting for {expression!r} (last value {last!r})")
 
-    def click(self, selector: str) -> None:
-        """A real mouse click at the centre of the element."""
+    def click(self, selector: str, attempts: int = 5) -> None:
+        """A real mouse click at the centre of the element.
+
+        The page re-renders every 2 s, and a re-render can move the element between finding
+        its centre and the click landing there (seen once in a full run: a delete that asked
+        nothing). So while the click is made, a capturing listener on the document lets only
+        a click on the element (or inside it) through and swallows one that lands elsewhere;
+        a swallowed or lost click is made again, up to ``attempts`` times."""
         find = "document.querySelector(" + json.dumps(selector) + ")"
-        box = self.evaluate(
-            "(() => { const e = " + find + "; if (!e) return null;"
-            " e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
-            " return [r.x + r.width / 2, r.y + r.height / 2]; })()")
-        if not box:
-            raise LookupError(f"nothing matches {selector!r}")
-        x, y = box
-        self.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y})
-        for kind in ("mousePressed", "mouseReleased"):
-            self.send("Input.dispatchMouseEvent",
-                      {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1})
+        for _ in range(attempts):
+            box = self.evaluate(
+                "(() => { const e = " + find + "; if (!e) return null;"
+                " e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
+                " window.__hit = null;"
+                " window.__guard = (ev) => { const t = " + find + ";"
+                "   window.__hit = !!t && ev.target instanceof Node && t.contains(ev.target);"
+                "   if (!window.__hit) { ev.stopPropagation(); ev.preventDefault(); } };"
+                " document.addEventListener('click', window.__guard, true);"
+                " return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+            if not box:
+                raise LookupError(f"nothing matches {selector!r}")
+            x, y = box
+            try:
+                self.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x, "y": y})
+                for kind in ("mousePressed", "mouseReleased"):
+                    self.send("Input.dispatchMouseEvent",
+                              {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1})
+            finally:
+                hit = self.evaluate("(() => { document.removeEventListener('click', window.__guard, true);"
+                                    " return window.__hit; })()")
+            if hit:
+                return
+        raise AssertionError(f"{attempts} clicks at the centre of {selector!r} did not reach it")
 
     def page_errors(self) -> list[dict[str, Any]]:
         """Uncaught JavaScript exceptions reported so far (drains the event queue)."""

@@ -67,7 +67,6 @@ HARNESS_IMAGE_BINARY = "/usr/local/bin/gowork-harness"
 PYWORKER_MODULE = "tests.interop.pyworker"
 
 
-
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port free on ``host`` now (the kernel's pick), for a server started right after."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -97,6 +96,7 @@ def peak_rss_kb(pid: int | str = "self") -> int | None:
     except OSError:
         pass
     return None
+
 
 class HarnessError(RuntimeError):
     """A harness process failed, hung, or answered something else than expected."""

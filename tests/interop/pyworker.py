@@ -94,7 +94,6 @@ def make_handler(name: str, behavior: dict[str, Any], quiet: bool, counter: dict
     return handler
 
 
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-redis", required=True)
